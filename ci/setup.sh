@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by ./run.sh and ./test.sh: Debian packages, uv, and the
+# Python environment in .venv/ from uv.lock. A second run changes nothing and takes ~1 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(git libgomp1)   # libgomp1: LightGBM's OpenMP runtime
+UV_VERSION=0.13.9
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+if ! command -v uv >/dev/null || [[ "$(uv --version)" != "uv $UV_VERSION"* ]]; then
+    echo "setup: installing uv $UV_VERSION"
+    python3 -m pip install -q "uv==$UV_VERSION" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "uv==$UV_VERSION"
+fi
+
+# HTTPS goes through an intercepting proxy whose CA is in the system store.
+export UV_SYSTEM_CERTS=1
+uv sync --frozen --quiet --python python3.11

@@ -1,0 +1,1 @@
+"""playserve: the shared core (command line, service launching)."""

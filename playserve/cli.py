@@ -1,0 +1,239 @@
+"""`playserve`: one command line for people and CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from playserve import services
+
+app = typer.Typer(help="playserve: train, register, serve and measure the models of live games.", no_args_is_help=True)
+data_app = typer.Typer(help="Generate synthetic data sets.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a model, gate it against baselines, register it.", no_args_is_help=True)
+predict_app = typer.Typer(help="Batch-score a table with a registered model.", no_args_is_help=True)
+serve_app = typer.Typer(help="Serve a model over HTTP on 127.0.0.1.", no_args_is_help=True)
+for sub, name in ((data_app, "data"), (train_app, "train"), (predict_app, "predict"), (serve_app, "serve")):
+    app.add_typer(sub, name=name)
+
+err = Console(stderr=True)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="CSV or Parquet table.", dir_okay=False)]
+ModelOpt = Annotated[str, typer.Option("--model", help="Model tag: spend:latest or spend:<version>.")]
+PortOpt = Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def progress_display(title: str):
+    """A spinner with the current stage; yields the callback long-running work reports to."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=False) as bar:
+        task = bar.add_task(title)
+        yield lambda stage: bar.update(task, description=f"{title}: {stage}")
+        bar.update(task, description=f"{title}: done")
+
+
+@contextmanager
+def user_errors():
+    """Turn the errors a user can fix (bad table, unknown model) into a message and exit code 2."""
+    from bentoml.exceptions import NotFound
+
+    from training.common.tables import TableError
+    from training.spend.features import SchemaError
+
+    try:
+        yield
+    except (TableError, SchemaError, NotFound, ValueError) as error:
+        raise fail(str(error)) from None
+
+
+@data_app.command("spend")
+def data_spend(
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).", dir_okay=False)],
+    users: Annotated[int, typer.Option("--users", min=1, help="Number of users.")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    truth: Annotated[Optional[Path], typer.Option("--truth", help="Also write each user's injected nudge effect here.")] = None,
+):
+    """Synthetic game-economy population with a control / nudged split and a known nudge effect."""
+    from training.common.tables import write_table
+    from training.spend import data
+
+    with user_errors(), progress_display(f"generating {users:,} users"):
+        population = data.generate(users, seed=seed)
+        write_table(population.frame, out)
+        if truth:
+            write_table(population.frame[[data.ID]].assign(injected_uplift=population.uplift), truth)
+    frame = population.frame
+    print(json.dumps({
+        "out": str(out),
+        "users": len(frame),
+        "nudged": int((frame[data.GROUP] == data.NUDGED).sum()),
+        "non_payer_share": round(float((frame[data.TARGET] == 0).mean()), 4),
+        "injected_effect": round(population.injected_effect, 2),
+    }))
+
+
+@train_app.command("spend")
+def train_spend(
+    data_file: Annotated[Optional[Path], typer.Option("--data", help="Training table; default: a synthetic population.", dir_okay=False)] = None,
+    target: Annotated[str, typer.Option("--target", help="Target column: spend over the next 30 days.")] = "spend_30d",
+    id_column: Annotated[str, typer.Option("--id", help="User id column (not a feature).")] = "user_id",
+    group: Annotated[str, typer.Option("--group", help="Group column; only rows equal to --control are used.")] = "group",
+    control: Annotated[str, typer.Option("--control", help="Value of --group marking un-nudged users.")] = "control",
+    users: Annotated[int, typer.Option("--users", min=1_000, help="Users in the synthetic default.")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the synthetic default and the split.")] = 0,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run's model card and metrics go.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Train the hurdle model on the control group, gate it against baselines, register it."""
+    from training.common.store import data_hash
+    from training.common.tables import read_table
+    from training.spend import data, pipeline
+    from training.spend.train import TrainConfig
+
+    config = TrainConfig(target=target, id=id_column, group=group, control=control, seed=seed)
+    with user_errors(), progress_display("training spend") as report:
+        if data_file:
+            report(f"reading {data_file}")
+            table = read_table(data_file)
+            source, synthetic = str(data_file), False
+        else:
+            report(f"generating {users:,} synthetic users")
+            table = data.generate(users, seed=seed).frame
+            source, synthetic = f"playserve data spend --users {users} --seed {seed}", True
+        ref = pipeline.DataRef(source=source, synthetic=synthetic, hash=data_hash(table))
+        outcome = pipeline.run(table, ref, config, runs_dir, report)
+    result = outcome.result
+    if as_json:
+        summary = pipeline.summary(result, ref, outcome.model.labels["git_sha"] if outcome.model else "")
+        print(json.dumps({**summary, "tag": outcome.model.tag if outcome.model else None, "run_dir": str(outcome.run_dir)}))
+    else:
+        _print_metrics(result)
+        err.print(f"model card and metrics: {outcome.run_dir}")
+    if not result.passed:
+        raise fail("quality gate failed, nothing registered: " + "; ".join(result.gate_failures), code=3)
+    err.print(f"[green]registered[/] {outcome.model.tag}")
+
+
+def _print_metrics(result) -> None:
+    table = Table(title="held-out metrics (test split, control group)")
+    for column in ("model", "MAE", "RMSE", "MAPE+1000", "total ratio"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    rows = {"hurdle (this model)": result.metrics, **result.baselines}
+    for name, m in rows.items():
+        table.add_row(name, f"{m['mae']:,.0f}", f"{m['rmse']:,.0f}", f"{m['mape_1000']:.2%}", f"{m['total_ratio']:.3f}")
+    err.print(table)
+    m = result.metrics
+    err.print(f"payer classifier: recall {m['payer_recall']:.3f}, precision {m['payer_precision']:.3f}, ROC-AUC {m['payer_roc_auc']:.3f}; regressor: {result.chosen}")
+
+
+@predict_app.command("spend")
+def predict_spend(
+    data_file: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).", dir_okay=False)],
+    model: ModelOpt = "spend:latest",
+):
+    """Score a table: id column, expected_spend, payer_probability."""
+    from training.common.tables import read_table, write_table
+    from training.spend.scoring import load, score_table
+
+    with user_errors(), progress_display("scoring") as report:
+        stored, spend_model = load(model)
+        report(f"reading {data_file}")
+        table = read_table(data_file)
+        report(f"scoring {len(table):,} users with {stored.tag}")
+        write_table(score_table(spend_model, table, stored.metadata.get("id_column")), out)
+    err.print(f"wrote {len(table):,} predictions from {stored.tag} to {out}")
+
+
+@app.command("nudge-effect")
+def nudge_effect(
+    data_file: DataOpt,
+    model: ModelOpt = "spend:latest",
+    target: Annotated[str, typer.Option("--target", help="Actual spend column.")] = "spend_30d",
+    group: Annotated[str, typer.Option("--group", help="Group column.")] = "group",
+    nudged: Annotated[str, typer.Option("--nudged", help="Value of --group marking nudged users.")] = "nudged",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write per-user uplift here.", dir_okay=False)] = None,
+    samples: Annotated[int, typer.Option("--bootstrap", min=100, help="Bootstrap resamples.")] = 1_000,
+):
+    """Nudge effect = actual - predicted counterfactual, with 95% bootstrap intervals and a placebo check.
+
+    Use users the model was not trained on: the control group's placebo is only honest out of sample."""
+    from training.common.tables import read_table, write_table
+    from training.spend.scoring import effect_for_table, load
+
+    with user_errors(), progress_display("nudge effect") as report:
+        stored, spend_model = load(model)
+        report(f"reading {data_file}")
+        table = read_table(data_file)
+        report(f"predicting and bootstrapping {len(table):,} users")
+        effect = effect_for_table(spend_model, table, target=target, group=group, nudged_value=nudged, samples=samples)
+        uplift = effect.pop("uplift")
+        if out:
+            id_column = stored.metadata.get("id_column")
+            frame = table[[id_column]] if id_column in table.columns else table.iloc[:, :0]
+            write_table(frame.assign(group=table[group].to_numpy(), uplift=uplift), out)
+    print(json.dumps({"model": stored.tag, **effect}))
+
+
+@serve_app.command("spend")
+def serve_spend(port: PortOpt = 3000, model: ModelOpt = "spend:latest"):
+    """Serve the spend model with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
+    with user_errors():
+        services.exec_serve("spend", port=port, tag=model)
+
+
+@app.command("models")
+def models(
+    name: Annotated[Optional[str], typer.Argument(help="Only this model.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+):
+    """Registered models: version, creation time, git sha, key metrics."""
+    from training.common.store import list_models
+
+    stored = list_models(name)
+    if as_json:
+        for m in stored:
+            print(json.dumps({"tag": m.tag, "created": m.created, "labels": m.labels, "metrics": m.metadata.get("metrics", {})}))
+        return
+    table = Table(title=f"models in {os.environ.get('BENTOML_HOME', '~/bentoml')}")
+    for column in ("tag", "created", "git sha", "stage", "RMSE", "total ratio", "payer AUC"):
+        table.add_column(column)
+    for m in stored:
+        metrics = m.metadata.get("metrics", {})
+        table.add_row(
+            m.tag, m.created, m.labels.get("git_sha", "")[:12], m.labels.get("stage", ""),
+            *(f"{metrics[k]:,.3f}" if k in metrics else "" for k in ("rmse", "total_ratio", "payer_roc_auc")),
+        )
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # piped output keeps whole tags
+    if not stored:
+        err.print("no models yet: run `playserve train spend`")
+
+
+@app.command("up")
+def up(port: PortOpt = 3000):
+    """The embedded default: train the spend model if the store has none, then serve it."""
+    from training.common.store import list_models
+
+    if not list_models("spend"):
+        err.print("no spend model in the store: training one on the synthetic default")
+        train_spend(data_file=None, target="spend_30d", id_column="user_id", group="group", control="control",
+                    users=200_000, seed=0, runs_dir=Path("runs"), as_json=False)
+    err.print(services.how_to_call("spend", port))
+    services.exec_serve("spend", port=port, tag="spend:latest")
+
+
+def main() -> None:  # pragma: no cover - console script entry point
+    sys.exit(app())

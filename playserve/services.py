@@ -1,0 +1,42 @@
+"""Where each model's BentoML service lives and how to start it on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"spend": "bentos.spend.service:Spend"}
+MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL"}  # which model version a service loads
+
+
+def serve_command(model: str, port: int) -> list[str]:
+    if model not in SERVICES:
+        raise ValueError(f"model: unknown model {model!r}; known: {', '.join(SERVICES)}")
+    return [sys.executable, "-m", "bentoml", "serve", SERVICES[model], "--working-dir", str(REPO_ROOT),
+            "--host", "127.0.0.1", "--port", str(port)]
+
+
+def serve_env(model: str, tag: str) -> dict[str, str]:
+    return {**os.environ, MODEL_ENV[model]: tag}
+
+
+def exec_serve(model: str, port: int, tag: str) -> None:
+    """Replace this process with the BentoML server, so Ctrl-C and signals reach it directly.
+
+    Checks the tag first: a missing model is a clear error here, not a server crash at start."""
+    from training.common.store import get
+
+    command = serve_command(model, port)
+    get(tag)
+    os.execve(command[0], command, serve_env(model, tag))
+
+
+def how_to_call(model: str, port: int) -> str:
+    url = f"http://127.0.0.1:{port}"
+    return f"""serving {model} on {url}  (OpenAPI docs: {url}/docs, metrics: {url}/metrics)
+call it:
+  curl -s {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
+  python -c "import httpx, json; print(httpx.post('{url}/predict', json=json.load(open('bentos/spend/example_request.json'))).json())"
+"""

@@ -1,0 +1,109 @@
+"""The `playserve` command line, run as a user would run it."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+from training.spend import data
+
+COMMANDS = [[], ["data"], ["data", "spend"], ["train"], ["train", "spend"], ["predict", "spend"],
+            ["serve", "spend"], ["models"], ["nudge-effect"], ["up"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "playserve")
+def test_every_command_has_help(command):
+    result = run_cli(*command, "--help")
+    assert "Usage" in result.stdout and "--help" in result.stdout
+
+
+def test_data_spend_writes_population_and_truth(tmp_path):
+    out, truth = tmp_path / "users.parquet", tmp_path / "truth.csv"
+    summary = json.loads(run_cli("data", "spend", "--users", "3000", "--seed", "4", "--out", str(out), "--truth", str(truth)).stdout)
+    frame, uplift = pd.read_parquet(out), pd.read_csv(truth)
+    assert len(frame) == summary["users"] == 3000 and frame.equals(data.generate(3000, seed=4).frame)
+    assert summary["injected_effect"] == pytest.approx(uplift["injected_uplift"][frame[data.GROUP] == data.NUDGED].mean(), abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def own_table(population, tmp_path_factory):
+    """The synthetic population in a user's own shape: other names, a string column, CSV."""
+    frame = population.frame.rename(columns={data.ID: "account", data.TARGET: "next_month_topup", data.GROUP: "arm"})
+    frame["arm"] = frame["arm"].map({data.CONTROL: "A", data.NUDGED: "B"})
+    frame["server"] = np.where(frame["account"] % 3 == 0, "asia", "eu")
+    path = tmp_path_factory.mktemp("own") / "own.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def own_model(own_table, tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    result = run_cli("train", "spend", "--data", str(own_table), "--target", "next_month_topup", "--id", "account",
+                     "--group", "arm", "--control", "A", "--json", "--runs-dir", str(runs))
+    return json.loads(result.stdout)
+
+
+def test_train_on_own_table_prints_json_and_registers(own_model, population):
+    assert own_model["passed_gate"] and own_model["tag"].startswith("spend:")
+    assert own_model["metrics"]["rmse"] < min(b["rmse"] for b in own_model["baselines"].values())
+    assert own_model["data"]["synthetic"] is False and own_model["rows"]["control"] == (population.frame[data.GROUP] == data.CONTROL).sum()
+    models = [json.loads(line) for line in run_cli("models", "--json").stdout.splitlines()]
+    assert own_model["tag"] in [m["tag"] for m in models]
+    assert own_model["tag"] in run_cli("models").stdout
+
+
+def test_predict_with_a_named_version(own_model, own_table, tmp_path):
+    sample = pd.read_csv(own_table, nrows=500).drop(columns=["next_month_topup"])
+    source, out = tmp_path / "in.parquet", tmp_path / "out.csv"
+    sample.to_parquet(source)
+    run_cli("predict", "spend", "--data", str(source), "--out", str(out), "--model", own_model["tag"])
+    scored = pd.read_csv(out)
+    assert scored.columns.tolist() == ["account", "expected_spend", "payer_probability"]
+    assert scored["account"].tolist() == sample["account"].tolist()
+    assert scored["payer_probability"].between(0, 1).all() and (scored["expected_spend"] >= 0).all()
+
+
+def test_nudge_effect_command(trained, tmp_path):
+    path = tmp_path / "fresh.parquet"
+    fresh = data.generate(100_000, seed=55)
+    fresh.frame.to_parquet(path)
+    report = json.loads(run_cli("nudge-effect", "--data", str(path), "--model", trained.model.tag, "--bootstrap", "200",
+                                "--out", str(tmp_path / "uplift.csv")).stdout)
+    low, high = report["bias_adjusted"]["ci95"]
+    assert low < fresh.injected_effect < high
+    assert len(pd.read_csv(tmp_path / "uplift.csv")) == 100_000
+
+
+def test_gate_failure_registers_nothing(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"uid": range(4_000), "x": rng.normal(size=4_000),
+                          "y": np.where(rng.random(4_000) < 0.4, rng.lognormal(9, 1.5, 4_000), 0.0)})
+    noise.to_csv(tmp_path / "noise.csv", index=False)
+    before = run_cli("models", "--json").stdout
+    result = run_cli("train", "spend", "--data", str(tmp_path / "noise.csv"), "--target", "y", "--id", "uid",
+                     "--runs-dir", str(tmp_path / "runs"), check=False)
+    assert result.returncode == 3 and "quality gate failed" in result.stderr
+    assert run_cli("models", "--json").stdout == before
+    assert list((tmp_path / "runs" / "spend").glob("rejected-*/model_card.md"))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "spend", "--data", "nope.csv"], "no such file"),
+        (["train", "spend", "--data", "README.md"], "unsupported file type"),
+        (["predict", "spend", "--data", "x.csv", "--out", "y.csv", "--model", "spend:doesnotexist"], "doesnotexist"),
+        (["serve", "spend", "--model", "spend:doesnotexist"], "doesnotexist"),
+    ],
+)
+def test_user_errors_are_clear(args, message, tmp_path):
+    result = run_cli(*args, check=False, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_wrong_target_column_is_named(own_table, tmp_path):
+    result = run_cli("train", "spend", "--data", str(own_table), "--target", "revenue", "--id", "account", check=False)
+    assert result.returncode == 2 and "revenue" in result.stderr

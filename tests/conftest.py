@@ -1,0 +1,96 @@
+"""Shared fixtures. The model store is a fresh temporary BENTOML_HOME for the whole run:
+set before anything imports bentoml, which reads it once."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="playserve-test-store-")
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+PLAYSERVE = str(Path(sys.executable).with_name("playserve"))
+BENCHMARK_USERS = 750_000  # the domain's population size; smaller sets make the gate a coin toss
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([PLAYSERVE, *args], capture_output=True, text=True, cwd=kwargs.pop("cwd", REPO), **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"playserve {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def population():
+    from training.spend.data import generate
+
+    return generate(BENCHMARK_USERS, seed=0)
+
+
+@pytest.fixture(scope="session")
+def trained(population, tmp_path_factory):
+    """The spend model trained on the synthetic default and registered in the test store."""
+    from training.common.store import data_hash
+    from training.spend import pipeline
+    from training.spend.train import TrainConfig
+
+    ref = pipeline.DataRef(source="tests: generate(750000, seed=0)", synthetic=True, hash=data_hash(population.frame))
+    outcome = pipeline.run(population.frame, ref, TrainConfig(), tmp_path_factory.mktemp("runs"), lambda _: None)
+    assert outcome.model is not None, outcome.result.gate_failures
+    return outcome
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, url: str, log: Path):
+        self.process, self.url, self.log = process, url, log
+
+
+def start_server(model: str, tag: str, log: Path, timeout: float = 90.0) -> Server:
+    port = free_port()
+    process = subprocess.Popen([PLAYSERVE, "serve", model, "--port", str(port), "--model", tag],
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return Server(process, url, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    stop_server(process)
+    raise RuntimeError(f"server not ready in {timeout}s:\n{log.read_text()}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop by PID: SIGTERM, then SIGKILL if it lingers."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def spend_server(trained, tmp_path_factory):
+    server = start_server("spend", trained.model.tag, tmp_path_factory.mktemp("server") / "spend.log")
+    yield server
+    stop_server(server.process)

@@ -1,0 +1,102 @@
+"""The spend service as a real process over real HTTP."""
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from training.spend import data
+from training.spend.scoring import load
+
+EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "bentos/spend/example_request.json").read_text())
+USER = EXAMPLE["users"][0]
+
+
+def records(frame):
+    return json.loads(frame.to_json(orient="records"))
+
+
+def test_health_and_metrics(spend_server):
+    assert httpx.get(f"{spend_server.url}/livez").status_code == 200
+    assert httpx.get(f"{spend_server.url}/readyz").status_code == 200
+    metrics = httpx.get(f"{spend_server.url}/metrics").text
+    assert "bentoml_service_request_total" in metrics or "bentoml_service_request_duration_seconds" in metrics
+
+
+def test_predictions_match_the_model_in_process(spend_server, trained):
+    frame = data.generate(2_000, seed=77).frame
+    response = httpx.post(f"{spend_server.url}/predict", json={"users": records(frame)}, timeout=60)
+    assert response.status_code == 200
+    body = response.json()
+    expected, probability = load(trained.model.tag)[1].predict(frame)
+    assert [r["user_id"] for r in body] == frame[data.ID].tolist()
+    np.testing.assert_allclose([r["expected_spend"] for r in body], expected, rtol=1e-9)
+    np.testing.assert_allclose([r["payer_probability"] for r in body], probability, rtol=1e-9)
+    assert {r["model_version"] for r in body} == {trained.model.tag}
+
+
+def test_concurrent_small_requests_are_batched_correctly(spend_server):
+    frame = data.generate(64, seed=5).frame
+    users = records(frame)
+
+    def one(i):
+        return httpx.post(f"{spend_server.url}/predict", json={"users": [users[i]]}, timeout=30).json()[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(len(users))))
+    assert [a["user_id"] for a in answers] == frame[data.ID].tolist()  # each caller got its own row back
+
+
+BAD = [
+    ({"users": [{**USER, "age": "old"}]}, "age"),
+    ({"users": [{k: v for k, v in USER.items() if k != "topup_count"}]}, "topup_count"),
+    ({"users": []}, "users"),
+    ({"users": [{**USER, "gender": 3}]}, "gender"),
+    ({"customers": [USER]}, "users"),
+    ({"users": [USER] * 20_001}, "users"),
+]
+
+
+@pytest.mark.parametrize("body, field", BAD, ids=["wrong type", "missing column", "empty list", "number as category", "wrong key", "too many"])
+def test_bad_input_is_a_4xx_naming_the_field(spend_server, body, field):
+    response = httpx.post(f"{spend_server.url}/predict", json=body, timeout=60)
+    assert response.status_code == 400
+    assert field in json.dumps(response.json()["detail"])
+
+
+@pytest.mark.parametrize("raw", [b'{"users": [{"age": NaN}]}', b'{"users": [ {', b"", b"\xff\xfe"])
+def test_nan_and_broken_json_are_4xx(spend_server, raw):
+    body = raw.replace(b'{"age": NaN}', json.dumps({**USER, "age": math.nan}).encode()) if b"NaN" in raw else raw
+    response = httpx.post(f"{spend_server.url}/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    if b"NaN" in raw:
+        assert "age" in response.text
+
+
+def test_still_serving_after_bad_input(spend_server):
+    for body, _ in BAD[:3]:
+        httpx.post(f"{spend_server.url}/predict", json=body)
+    response = httpx.post(f"{spend_server.url}/predict", json=EXAMPLE)
+    assert response.status_code == 200 and len(response.json()) == len(EXAMPLE["users"])
+
+
+def test_nudge_effect_endpoint(spend_server):
+    fresh = data.generate(8_000, seed=321)
+    frame = fresh.frame.rename(columns={data.TARGET: "actual_spend"})
+    response = httpx.post(f"{spend_server.url}/nudge_effect", json={"users": records(frame), "bootstrap": 300}, timeout=60)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["nudged"]["users"] + body["control_placebo"]["users"] == len(frame)
+    assert len(body["uplift"]) == len(frame)
+    low, high = body["bias_adjusted"]["ci95"]
+    assert low < fresh.injected_effect < high
+
+
+def test_nudge_effect_refuses_unknown_groups(spend_server):
+    users = [{**USER, "group": g, "actual_spend": 100.0} for g in ("control", "control", "nudged", "treatment")]
+    response = httpx.post(f"{spend_server.url}/nudge_effect", json={"users": users})
+    assert response.status_code == 400 and "group" in response.text

@@ -1,0 +1,90 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.spend import data
+from training.spend.features import SchemaError
+from training.spend.model import SpendModel, TargetTransform
+from training.spend.train import TrainConfig, control_rows, gate, split, train
+
+
+def test_gate_uses_rmse_and_total_ratio_not_mae():
+    baselines = {"zero": {"rmse": 50.0, "mae": 5.0}, "tweedie": {"rmse": 40.0, "mae": 20.0}}
+    assert gate({"rmse": 39.0, "total_ratio": 1.02, "mae": 30.0}, baselines) == []
+    assert gate({"rmse": 40.0, "total_ratio": 1.0}, baselines) == ["RMSE 40.0 is not below baseline tweedie (40.0)"]
+    assert "outside" in gate({"rmse": 10.0, "total_ratio": 0.85}, baselines)[0]
+
+
+def test_split_is_disjoint_and_complete():
+    tr, va, te = split(1_000, TrainConfig())
+    assert len(set(tr) | set(va) | set(te)) == 1_000 and len(va) == len(te) == 150
+
+
+def test_only_control_users_are_kept():
+    frame = data.generate(1_000, seed=1).frame
+    kept = control_rows(frame, TrainConfig())
+    assert (kept[data.GROUP] == data.CONTROL).all() and len(kept) == (frame[data.GROUP] == data.CONTROL).sum()
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda f: f.drop(columns=[data.TARGET]), data.TARGET),
+        (lambda f: f.assign(**{data.TARGET: -1.0}), data.TARGET),
+        (lambda f: f.assign(**{data.TARGET: np.nan}), data.TARGET),
+        (lambda f: f.assign(**{data.GROUP: "nudged"}), data.GROUP),
+    ],
+)
+def test_bad_training_tables_name_the_column(change, field):
+    with pytest.raises(SchemaError) as error:
+        control_rows(change(data.generate(200, seed=2).frame), TrainConfig())
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("kind", ["identity", "log", "minmax"])
+def test_target_transforms_invert(kind):
+    amount = np.array([10.0, 500.0, 20_000.0])
+    transform = TargetTransform(kind, low=10.0, high=20_000.0)
+    assert transform.inverse(transform.forward(amount)) == pytest.approx(amount)
+
+
+def test_log_smearing_turns_a_log_mean_into_a_mean():
+    rng = np.random.default_rng(0)
+    amount = rng.lognormal(8, 1.0, 200_000)
+    log_mean = np.log1p(amount).mean()
+    smearing = np.mean(np.exp(np.log1p(amount) - log_mean))
+    assert TargetTransform("log", smearing=smearing).inverse(np.array([log_mean]))[0] == pytest.approx(amount.mean(), rel=0.01)
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    return train(data.generate(30_000, seed=4).frame, TrainConfig())
+
+
+def test_small_training_run_reports_everything(small_result):
+    r = small_result
+    assert set(r.baselines) == {"zero", "mean", "knn", "tweedie_lgbm"}
+    assert len(r.candidates) == 7 and r.chosen["transform"] in {"identity", "log", "minmax"}
+    assert r.metrics["payer_roc_auc"] > 0.75
+    # a real model beats the trivial baselines even on small data
+    assert r.metrics["rmse"] < min(r.baselines["zero"]["rmse"], r.baselines["mean"]["rmse"])
+    assert set(r.reference) == set(r.model.spec.columns)
+    assert sum(r.reference["login_count"]["shares"]) + r.reference["login_count"]["missing_share"] == pytest.approx(1.0)
+
+
+def test_min_max_ties_with_identity_for_trees(small_result):
+    by = {(c["transform"], c["objective"]): c["rmse"] for c in small_result.candidates}
+    assert by[("minmax", "regression")] == pytest.approx(by[("identity", "regression")], rel=1e-3)
+
+
+def test_saved_model_predicts_identically(small_result, tmp_path):
+    frame = data.generate(500, seed=9).frame
+    small_result.model.save(tmp_path)
+    before, after = small_result.model.predict(frame), SpendModel.load(tmp_path).predict(frame)
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+    assert ((after[1] >= 0) & (after[1] <= 1)).all() and (after[0] >= 0).all()
+
+
+def test_too_few_rows_is_a_clear_error():
+    with pytest.raises(SchemaError, match="too few"):
+        train(data.generate(100, seed=1).frame, TrainConfig())

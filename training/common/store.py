@@ -1,0 +1,83 @@
+"""The model store is BentoML's: versioned models labelled with git sha, data hash and stage.
+
+BENTOML_HOME decides where the store lives (BentoML's default: ~/bentoml).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import bentoml
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAGE_CANDIDATE = "candidate"  # passed the quality gate; deployment stages are set by git (GitOps)
+
+
+def git_sha(root: Path = REPO_ROOT) -> str:
+    """The commit the code was trained from; '-dirty' when the work tree has changes."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """Content hash of a table (values and column names), independent of file format."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    tag: str
+    version: str
+    created: str
+    labels: dict[str, str]
+    metadata: dict
+    path: Path
+
+
+def register(
+    name: str,
+    write: Callable[[Path], None],
+    labels: dict[str, str],
+    metadata: dict,
+    model_card: Callable[[str], str],
+) -> StoredModel:
+    """Save a model's files (``write`` fills the directory), labels, metadata and the model card
+    that ``model_card`` renders for the new version."""
+    with bentoml.models.create(name, labels=labels, metadata=metadata) as model:
+        directory = Path(model.path)
+        write(directory)
+        (directory / "model_card.md").write_text(model_card(model.tag.version))
+    return get(str(model.tag))
+
+
+def _stored(model) -> StoredModel:
+    info = model.info
+    return StoredModel(
+        tag=str(model.tag),
+        version=model.tag.version,
+        created=info.creation_time.isoformat(timespec="seconds"),
+        labels=dict(info.labels),
+        metadata=dict(info.metadata),
+        path=Path(model.path),
+    )
+
+
+def get(tag: str) -> StoredModel:
+    """A stored model by ``name:version`` or ``name:latest``; raises bentoml's NotFound."""
+    return _stored(bentoml.models.get(tag))
+
+
+def list_models(name: str | None = None) -> list[StoredModel]:
+    models = [_stored(m) for m in bentoml.models.list(name)]
+    return sorted(models, key=lambda m: m.created, reverse=True)

@@ -1,0 +1,41 @@
+"""Read and write the tables users bring: CSV or Parquet, chosen by file extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = (".csv", ".parquet", ".pq")
+
+
+class TableError(ValueError):
+    pass
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise TableError(f"{path}: unsupported file type {suffix or '(none)'}; use one of {', '.join(FORMATS)}")
+    return "csv" if suffix == ".csv" else "parquet"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    kind = _format(path)
+    if not path.is_file():
+        raise TableError(f"{path}: no such file")
+    try:
+        return pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise TableError(f"{path}: cannot read as {kind}: {error}") from error
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    path = Path(path)
+    kind = _format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)

@@ -1,0 +1,81 @@
+"""The hurdle model: P(payer) x E[amount | payer], two LightGBM boosters.
+
+This module is all the service needs to predict: LightGBM, NumPy and pandas, no
+training stack. Boosters are stored in LightGBM's own text format, not pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from training.spend.features import FeatureSpec, to_model_frame
+
+CLASSIFIER_FILE = "payer_classifier.txt"
+REGRESSOR_FILE = "amount_regressor.txt"
+SPEC_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class TargetTransform:
+    """How the amount regressor's target was transformed, and how to invert it to a mean."""
+
+    kind: str  # "identity" | "log" | "minmax"
+    low: float = 0.0  # minmax range
+    high: float = 1.0
+    smearing: float = 1.0  # Duan's factor: E[exp(residual)] turns a log-scale mean into a mean
+
+    def forward(self, amount: np.ndarray) -> np.ndarray:
+        if self.kind == "log":
+            return np.log1p(amount)
+        if self.kind == "minmax":
+            return (amount - self.low) / (self.high - self.low)
+        return amount
+
+    def inverse(self, raw: np.ndarray) -> np.ndarray:
+        if self.kind == "log":
+            return np.expm1(raw) * self.smearing + (self.smearing - 1.0)
+        if self.kind == "minmax":
+            return raw * (self.high - self.low) + self.low
+        return raw
+
+
+@dataclass
+class SpendModel:
+    spec: FeatureSpec
+    classifier: lgb.Booster
+    regressor: lgb.Booster
+    transform: TargetTransform
+
+    def predict_frame(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Expected 30-day spend and payer probability for an encoded feature frame."""
+        probability = self.classifier.predict(features)
+        amount = np.clip(self.transform.inverse(self.regressor.predict(features)), 0.0, None)
+        return probability * amount, probability
+
+    def predict(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Same, for a raw table: selects and encodes the feature columns first."""
+        return self.predict_frame(to_model_frame(table, self.spec))
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        self.classifier.save_model(directory / CLASSIFIER_FILE)
+        self.regressor.save_model(directory / REGRESSOR_FILE)
+        meta = {"features": self.spec.to_dict(), "transform": self.transform.__dict__}
+        (directory / SPEC_FILE).write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> "SpendModel":
+        directory = Path(directory)
+        meta = json.loads((directory / SPEC_FILE).read_text())
+        return cls(
+            spec=FeatureSpec.from_dict(meta["features"]),
+            classifier=lgb.Booster(model_file=str(directory / CLASSIFIER_FILE)),
+            regressor=lgb.Booster(model_file=str(directory / REGRESSOR_FILE)),
+            transform=TargetTransform(**meta["transform"]),
+        )
