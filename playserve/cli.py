@@ -92,7 +92,7 @@ def train_spend(
     id_column: Annotated[str, typer.Option("--id", help="User id column (not a feature).")] = "user_id",
     group: Annotated[str, typer.Option("--group", help="Group column; only rows equal to --control are used.")] = "group",
     control: Annotated[str, typer.Option("--control", help="Value of --group marking un-nudged users.")] = "control",
-    users: Annotated[int, typer.Option("--users", min=1_000, help="Users in the synthetic default.")] = 200_000,
+    users: Annotated[Optional[int], typer.Option("--users", min=1_000, help="Users in the synthetic default [default: 750,000].")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the synthetic default and the split.")] = 0,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run's model card and metrics go.")] = Path("runs"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
@@ -110,6 +110,7 @@ def train_spend(
             table = read_table(data_file)
             source, synthetic = str(data_file), False
         else:
+            users = users or data.DEFAULT_USERS
             report(f"generating {users:,} synthetic users")
             table = data.generate(users, seed=seed).frame
             source, synthetic = f"playserve data spend --users {users} --seed {seed}", True
@@ -230,7 +231,7 @@ def up(port: PortOpt = 3000):
     if not list_models("spend"):
         err.print("no spend model in the store: training one on the synthetic default")
         train_spend(data_file=None, target="spend_30d", id_column="user_id", group="group", control="control",
-                    users=200_000, seed=0, runs_dir=Path("runs"), as_json=False)
+                    users=None, seed=0, runs_dir=Path("runs"), as_json=False)
     err.print(services.how_to_call("spend", port))
     services.exec_serve("spend", port=port, tag="spend:latest")
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"spend": "bentos.spend.service:Spend"}
 MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL"}  # which model version a service loads
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def serve_command(model: str, port: int) -> list[str]:

@@ -4,7 +4,6 @@ set before anything imports bentoml, which reads it once."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,13 +18,6 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYSERVE = str(Path(sys.executable).with_name("playserve"))
-BENCHMARK_USERS = 750_000  # the domain's population size; smaller sets make the gate a coin toss
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -37,9 +29,9 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
 
 @pytest.fixture(scope="session")
 def population():
-    from training.spend.data import generate
+    from training.spend.data import DEFAULT_USERS, generate
 
-    return generate(BENCHMARK_USERS, seed=0)
+    return generate(DEFAULT_USERS, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +41,7 @@ def trained(population, tmp_path_factory):
     from training.spend import pipeline
     from training.spend.train import TrainConfig
 
-    ref = pipeline.DataRef(source="tests: generate(750000, seed=0)", synthetic=True, hash=data_hash(population.frame))
+    ref = pipeline.DataRef(source=f"tests: generate({len(population.frame)}, seed=0)", synthetic=True, hash=data_hash(population.frame))
     outcome = pipeline.run(population.frame, ref, TrainConfig(), tmp_path_factory.mktemp("runs"), lambda _: None)
     assert outcome.model is not None, outcome.result.gate_failures
     return outcome
@@ -61,6 +53,8 @@ class Server:
 
 
 def start_server(model: str, tag: str, log: Path, timeout: float = 90.0) -> Server:
+    from playserve.services import free_port
+
     port = free_port()
     process = subprocess.Popen([PLAYSERVE, "serve", model, "--port", str(port), "--model", tag],
                                stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)

@@ -52,6 +52,15 @@ class Prediction(BaseModel):
     model_version: str
 
 
+class TablePrediction(BaseModel):
+    """Column-wise answer of the bulk endpoint, in upload row order."""
+
+    model_version: str
+    user_id: Optional[list[Union[int, str]]] = Field(None, description="the id column, when the upload has it")
+    expected_spend: list[float]
+    payer_probability: list[float]
+
+
 class Interval(BaseModel):
     users: int
     average: float

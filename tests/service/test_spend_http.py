@@ -100,3 +100,45 @@ def test_nudge_effect_refuses_unknown_groups(spend_server):
     users = [{**USER, "group": g, "actual_spend": 100.0} for g in ("control", "control", "nudged", "treatment")]
     response = httpx.post(f"{spend_server.url}/nudge_effect", json={"users": users})
     assert response.status_code == 400 and "group" in response.text
+
+
+def upload(server, raw: bytes, name: str = "users.parquet"):
+    return httpx.post(f"{server.url}/predict_table", files={"table": (name, raw)}, timeout=60)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_bulk_table_upload_matches_the_model(spend_server, trained, kind, tmp_path):
+    frame = data.generate(5_000, seed=78).frame
+    path = tmp_path / f"users.{kind}"
+    frame.to_parquet(path) if kind == "parquet" else frame.to_csv(path, index=False)
+    response = upload(spend_server, path.read_bytes(), path.name)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected, probability = load(trained.model.tag)[1].predict(frame)
+    assert body["user_id"] == frame[data.ID].tolist() and body["model_version"] == trained.model.tag
+    np.testing.assert_allclose(body["expected_spend"], expected, rtol=1e-9)
+    np.testing.assert_allclose(body["payer_probability"], probability, rtol=1e-9)
+
+
+def _parquet(frame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+BAD_UPLOADS = {
+    "empty": (b"", "empty upload"),
+    "truncated parquet": (_parquet(data.generate(50, seed=1).frame)[:-100], "truncated"),
+    "missing column": (_parquet(data.generate(50, seed=1).frame.drop(columns=["topup_amount"])), "topup_amount"),
+    "wrong type": (_parquet(data.generate(50, seed=1).frame.assign(age="old")), "age"),
+    "not a table": (bytes(range(256)) * 4, "not a readable"),
+    "header only": (b"user_id,age\n", "no rows"),
+}
+
+
+@pytest.mark.parametrize("raw, message", BAD_UPLOADS.values(), ids=BAD_UPLOADS.keys())
+def test_bad_uploads_are_4xx_naming_the_problem(spend_server, raw, message):
+    response = upload(spend_server, raw)
+    assert response.status_code == 400 and message in response.text, response.text

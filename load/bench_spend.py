@@ -1,0 +1,195 @@
+"""Spend benchmark: 750,000 users in process vs through the HTTP batch endpoint, and
+single-record latency at several concurrency levels, measured in one run.
+
+    .venv/bin/python -m load.bench_spend [--users 750000] [--model spend:latest]
+
+Writes load/results/spend.md and spend.json. Client and server share this machine's cores,
+so HTTP figures include the client's JSON work, as a real batch job's would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+
+from playserve import services
+from training.spend import data
+from training.spend.scoring import load
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CHUNK = 10_000  # users per HTTP batch request
+IN_FLIGHT = 2  # batch requests in flight, so client encoding overlaps server work
+CONCURRENCY = (1, 8, 32)
+SINGLE_REQUESTS = 1_500  # per concurrency level
+SEED = 42
+
+
+def percentile_ms(latencies: list[float], q: float) -> float:
+    return float(np.percentile(latencies, q) * 1000)
+
+
+def in_process(model, frame) -> dict:
+    start = time.perf_counter()
+    model.predict(frame)
+    seconds = time.perf_counter() - start
+    return {"users": len(frame), "seconds": seconds, "users_per_s": len(frame) / seconds}
+
+
+def http_batch(url: str, records: list[dict]) -> dict:
+    """All users through POST /predict in CHUNK-sized requests, IN_FLIGHT at a time."""
+    client = httpx.Client(timeout=120)
+
+    def post(start: int) -> tuple[int, float]:
+        sent = time.perf_counter()
+        body = orjson.dumps({"users": records[start : start + CHUNK]})
+        response = client.post(f"{url}/predict", content=body, headers={"content-type": "application/json"})
+        answered = len(orjson.loads(response.content)) if response.status_code == 200 else 0
+        return answered, time.perf_counter() - sent
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(IN_FLIGHT) as pool:
+        results = list(pool.map(post, range(0, len(records), CHUNK)))
+    seconds = time.perf_counter() - start
+    answered = sum(n for n, _ in results)
+    latencies = [s for _, s in results]
+    return {
+        "users": answered, "errors": len(records) - answered, "seconds": seconds, "users_per_s": answered / seconds,
+        "requests": len(results), "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
+    }
+
+
+def http_table(url: str, frame) -> dict:
+    """All users in one Parquet upload to POST /predict_table (client encoding included)."""
+    start = time.perf_counter()
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    response = httpx.post(f"{url}/predict_table", files={"table": ("users.parquet", buffer.getvalue())}, timeout=300)
+    answered = len(orjson.loads(response.content)["expected_spend"]) if response.status_code == 200 else 0
+    seconds = time.perf_counter() - start
+    return {"users": answered, "errors": len(frame) - answered, "seconds": seconds, "users_per_s": answered / seconds,
+            "requests": 1, "p50_ms": seconds * 1000, "p99_ms": seconds * 1000}
+
+
+async def single_records(url: str, records: list[dict], concurrency: int, total: int) -> dict:
+    latencies, errors = [], 0
+    bodies = [orjson.dumps({"users": [records[i % len(records)]]}) for i in range(total)]
+    queue = iter(bodies)
+
+    async def worker(client: httpx.AsyncClient):
+        nonlocal errors
+        for body in queue:
+            sent = time.perf_counter()
+            response = await client.post(f"{url}/predict", content=body, headers={"content-type": "application/json"})
+            latencies.append(time.perf_counter() - sent)
+            errors += response.status_code != 200
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        seconds = time.perf_counter() - start
+    return {
+        "concurrency": concurrency, "requests": total, "errors": errors, "requests_per_s": total / seconds,
+        "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
+    }
+
+
+def start_server(tag: str) -> tuple[subprocess.Popen, str]:
+    port = services.free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench-spend-", suffix=".log", delete=False)
+    process = subprocess.Popen(services.serve_command("spend", port), env=services.serve_env("spend", tag), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(180):
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    process.kill()
+    sys.exit(f"server did not become ready; log: {log.name}")
+
+
+def verdict(row: dict) -> str:
+    met = row["seconds"] < 30 and row["errors"] == 0 and row["users"] >= 750_000
+    return f"**{'met' if met else 'NOT met'}** ({row['seconds']:.1f} s)"
+
+
+def render(report: dict) -> str:
+    ip, hb, ht = report["in_process"], report["http_batch"], report["http_table"]
+    lines = [
+        "# Spend benchmark",
+        "",
+        f"Measured {report['when']} on {report['machine']} with `{report['command']}`; model `{report['model']}`.",
+        "Synthetic users (seed 42). Client and server share the machine's cores.",
+        "",
+        f"## {ip['users']:,} users: in process vs HTTP batch endpoint (same run)",
+        "",
+        "| path | users | errors | seconds | users/s | request p50 ms | request p99 ms |",
+        "|---|---|---|---|---|---|---|",
+        f"| in process (`SpendModel.predict` on a DataFrame) | {ip['users']:,} | 0 | {ip['seconds']:.2f} | {ip['users_per_s']:,.0f} | | |",
+        f"| HTTP `POST /predict`, {CHUNK:,} users/request, {IN_FLIGHT} in flight | {hb['users']:,} | {hb['errors']} | {hb['seconds']:.2f} | {hb['users_per_s']:,.0f} | {hb['p50_ms']:.0f} | {hb['p99_ms']:.0f} |",
+        f"| HTTP `POST /predict_table`, one Parquet upload | {ht['users']:,} | {ht['errors']} | {ht['seconds']:.2f} | {ht['users_per_s']:,.0f} | {ht['p50_ms']:.0f} | {ht['p99_ms']:.0f} |",
+        "",
+        f"HTTP / in-process throughput ratio: JSON records **{report['http_over_in_process']:.3f}**, "
+        f"Parquet upload **{report['table_over_in_process']:.3f}**. "
+        f"Target, 750,000 users through the service in under 30 s: JSON records {verdict(hb)}, Parquet upload {verdict(ht)}.",
+        "",
+        "## Single-record requests",
+        "",
+        "| concurrent clients | requests | errors | requests/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
+        *(f"| {r['concurrency']} | {r['requests']:,} | {r['errors']} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |" for r in report["single"]),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=data.DEFAULT_USERS)
+    parser.add_argument("--model", default="spend:latest")
+    parser.add_argument("--requests", type=int, default=SINGLE_REQUESTS, help="single-record requests per concurrency level")
+    args = parser.parse_args()
+
+    stored, model = load(args.model)
+    frame = data.generate(args.users, seed=SEED).frame.drop(columns=[data.TARGET, data.GROUP])
+    records = orjson.loads(frame.to_json(orient="records"))
+    process, url = start_server(stored.tag)
+    try:
+        http_batch(url, records[:CHUNK])  # warm-up
+        report = {"in_process": in_process(model, frame), "http_batch": http_batch(url, records), "http_table": http_table(url, frame)}
+        report["single"] = [asyncio.run(single_records(url, records, c, args.requests)) for c in CONCURRENCY]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    report |= {
+        "model": stored.tag,
+        "http_over_in_process": report["http_batch"]["users_per_s"] / report["in_process"]["users_per_s"],
+        "table_over_in_process": report["http_table"]["users_per_s"] / report["in_process"]["users_per_s"],
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "command": "python -m load.bench_spend" + (f" --users {args.users}" if args.users != data.DEFAULT_USERS else ""),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "spend.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / "spend.md").write_text(render(report))
+    print(render(report))
+
+
+if __name__ == "__main__":
+    main()
