@@ -46,4 +46,5 @@ def how_to_call(model: str, port: int) -> str:
 call it:
   curl -s {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
   python -c "import httpx, json; print(httpx.post('{url}/predict', json=json.load(open('bentos/spend/example_request.json'))).json())"
+bulk: curl -s {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)
 """

@@ -10,6 +10,7 @@ so the nudge-effect estimate can be checked against the truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ N_ITEM_GROUPS = 5  # PCA components the items are grouped by
 N_TASTES = 4  # hidden item-taste archetypes (cosmetic, power, convenience, gacha)
 PCA_SAMPLE = 20_000  # users the item PCA is fitted on
 CHUNK = 100_000  # users per block when drawing the user x item matrix
+SHOP_SEED = 2026
 
 
 @dataclass(frozen=True)
@@ -47,17 +49,22 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _shop_catalogue(rng: np.random.Generator) -> dict[str, np.ndarray]:
+@cache
+def shop_catalogue() -> dict[str, np.ndarray]:
+    """The game's cash shop: the same items, prices and item groups for every population,
+    so that a feature such as item_group_2_count means the same thing in every data set."""
+    rng = np.random.default_rng(SHOP_SEED)
     popularity = 1.0 / np.arange(1, N_ITEMS + 1) ** 0.8  # Zipf-like: a few items dominate
     taste_affinity = rng.dirichlet(np.full(N_TASTES, 0.3), size=N_ITEMS)  # item -> taste mix
     price = np.round(rng.lognormal(np.log(3_000), 0.9, N_ITEMS), -2)
-    return {
+    shop = {
         "popularity": popularity,
         "affinity": taste_affinity,
         "price": price,
         "is_main": np.arange(N_ITEMS) < 5,  # the five best sellers
         "is_high_value": price >= np.quantile(price, 0.9),
     }
+    return shop | {"groups": _item_groups(rng, shop)}
 
 
 def _item_purchases(
@@ -65,19 +72,17 @@ def _item_purchases(
 ):
     """Draw the user x item purchase matrix block by block and summarise it per user."""
     n = len(counts)
-    groups = _item_groups(rng, shop)
     totals = {k: np.zeros(n) for k in ("list_price", "main", "high_value")}
-    blocks = []
+    group_counts = np.zeros((n, N_ITEM_GROUPS), dtype=np.int32)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         weights = (taste[start:stop] @ shop["affinity"].T) * shop["popularity"]
         weights /= weights.sum(axis=1, keepdims=True)
         block = rng.multinomial(counts[start:stop], weights).astype(np.int32)
-        blocks.append(block)
+        group_counts[start:stop] = block @ shop["groups"]
         totals["list_price"][start:stop] = block @ shop["price"]
         totals["main"][start:stop] = block[:, shop["is_main"]].sum(axis=1)
         totals["high_value"][start:stop] = block[:, shop["is_high_value"]].sum(axis=1)
-    group_counts = np.vstack([b @ groups for b in blocks])
     return group_counts, totals
 
 
@@ -122,7 +127,7 @@ def generate(n_users: int, seed: int = 0, nudged_share: float = 0.5) -> Populati
     shop_visit_count = rng.poisson(np.exp(0.9 + 0.5 * engagement + 0.4 * wealth)) + purchase_count
     shop_visit_days = np.minimum(np.minimum(shop_visit_count, active_days), 30)
 
-    shop = _shop_catalogue(rng)
+    shop = shop_catalogue()
     group_counts, totals = _item_purchases(rng, purchase_count, taste, shop)
     discount = rng.uniform(0.7, 1.0, n)
     purchase_amount = np.round(totals["list_price"] * discount, -2)

@@ -118,8 +118,10 @@ def _fit(params: dict, x: pd.DataFrame, y: np.ndarray, x_valid: pd.DataFrame, y_
 def fit_regressor(kind: str, objective: str, x, amount, x_valid, amount_valid) -> tuple[lgb.Booster, TargetTransform]:
     transform = TargetTransform(kind, low=float(amount.min()), high=float(amount.max()))
     booster = _fit({"objective": objective}, x, transform.forward(amount), x_valid, transform.forward(amount_valid))
-    if kind == "log":  # Duan's smearing turns a log-scale prediction into a mean
-        residual = np.log1p(amount) - booster.predict(x)
+    if kind == "log":
+        # Duan's smearing turns a log-scale prediction into a mean. Out-of-sample residuals:
+        # in-sample ones are too small and would bias every prediction low.
+        residual = np.log1p(amount_valid) - booster.predict(x_valid)
         transform = TargetTransform(kind, smearing=float(np.mean(np.exp(residual))))
     return booster, transform
 
