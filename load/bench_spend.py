@@ -149,7 +149,7 @@ def render(report: dict) -> str:
         f"Parquet upload **{report['table_over_in_process']:.3f}**. "
         f"Target, 750,000 users through the service in under 30 s: JSON records {verdict(hb)}, Parquet upload {verdict(ht)}.",
         "",
-        "## Single-record requests",
+        "## Single-record requests (measured first, before any bulk traffic)",
         "",
         "| concurrent clients | requests | errors | requests/s | p50 ms | p99 ms |",
         "|---|---|---|---|---|---|",
@@ -171,9 +171,11 @@ def main() -> None:
     records = orjson.loads(frame.to_json(orient="records"))
     process, url = start_server(stored.tag)
     try:
-        http_batch(url, records[:CHUNK])  # warm-up
-        report = {"in_process": in_process(model, frame), "http_batch": http_batch(url, records), "http_table": http_table(url, frame)}
-        report["single"] = [asyncio.run(single_records(url, records, c, args.requests)) for c in CONCURRENCY]
+        asyncio.run(single_records(url, records, 4, 200))  # warm-up
+        # Single records first: BentoML's adaptive batcher tunes its wait to the traffic it has
+        # seen, and game clients, not batch jobs, are who sends single records.
+        report = {"single": [asyncio.run(single_records(url, records, c, args.requests)) for c in CONCURRENCY]}
+        report |= {"in_process": in_process(model, frame), "http_batch": http_batch(url, records), "http_table": http_table(url, frame)}
     finally:
         process.terminate()
         process.wait(timeout=30)
