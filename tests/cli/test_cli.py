@@ -1,12 +1,17 @@
 """The `playserve` command line, run as a user would run it."""
 
 import json
+import os
+import subprocess
+import time
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from playserve.services import free_port
+from tests.conftest import PLAYSERVE, REPO, run_cli, stop_server
 from training.spend import data
 
 COMMANDS = [[], ["data"], ["data", "spend"], ["train"], ["train", "spend"], ["predict", "spend"],
@@ -107,3 +112,28 @@ def test_user_errors_are_clear(args, message, tmp_path):
 def test_wrong_target_column_is_named(own_table, tmp_path):
     result = run_cli("train", "spend", "--data", str(own_table), "--target", "revenue", "--id", "account", check=False)
     assert result.returncode == 2 and "revenue" in result.stderr
+
+
+def test_up_trains_when_the_store_is_empty_then_serves(tmp_path):
+    """The README's run command on an empty store: train the default model, serve it, answer."""
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "store")}
+    assert "no models yet" in run_cli("models", "spend", env=env).stderr
+    port = free_port()
+    log = tmp_path / "up.log"
+    process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port)], env=env, cwd=tmp_path,
+                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        example = (REPO / "bentos/spend/example_request.json").read_text()
+        response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
+        assert response.status_code == 200, log.read_text()
+        assert "registered spend:" in log.read_text() and f"127.0.0.1:{port}/predict" in log.read_text()
+    finally:
+        stop_server(process)
+    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bentoml
+from bentoml.exceptions import NotFound
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,5 +80,9 @@ def get(tag: str) -> StoredModel:
 
 
 def list_models(name: str | None = None) -> list[StoredModel]:
-    models = [_stored(m) for m in bentoml.models.list(name)]
+    """Newest first; empty when the store has none (of that name)."""
+    try:
+        models = [_stored(m) for m in bentoml.models.list(name)]
+    except NotFound:
+        return []
     return sorted(models, key=lambda m: m.created, reverse=True)
