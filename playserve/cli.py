@@ -24,7 +24,7 @@ serve_app = typer.Typer(help="Serve a model over HTTP on 127.0.0.1.", no_args_is
 for sub, name in ((data_app, "data"), (train_app, "train"), (predict_app, "predict"), (serve_app, "serve")):
     app.add_typer(sub, name=name)
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # soft wrap: piped output keeps long lines whole
 
 DataOpt = Annotated[Path, typer.Option("--data", help="CSV or Parquet table.", dir_okay=False)]
 ModelOpt = Annotated[str, typer.Option("--model", help="Model tag: spend:latest or spend:<version>.")]
@@ -232,7 +232,7 @@ def up(port: PortOpt = 3000):
         err.print("no spend model in the store: training one on the synthetic default")
         train_spend(data_file=None, target="spend_30d", id_column="user_id", group="group", control="control",
                     users=None, seed=0, runs_dir=Path("runs"), as_json=False)
-    err.print(services.how_to_call("spend", port))
+    print(services.how_to_call("spend", port), flush=True)  # plain print: rich would wrap the commands
     services.exec_serve("spend", port=port, tag="spend:latest")
 
 
