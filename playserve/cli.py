@@ -47,22 +47,20 @@ def progress_display(title: str):
 
 @contextmanager
 def user_errors():
-    """Turn the errors a user can fix (bad table, unknown model) into a message and exit code 2."""
+    """Turn the errors a user can fix into a message and exit code 2: an unknown model, or a bad
+    table or argument (TableError, SchemaError and the generator's errors are ValueErrors)."""
     from bentoml.exceptions import NotFound
-
-    from training.common.tables import TableError
-    from training.spend.features import SchemaError
 
     try:
         yield
-    except (TableError, SchemaError, NotFound, ValueError) as error:
+    except (NotFound, ValueError) as error:
         raise fail(str(error)) from None
 
 
 @data_app.command("spend")
 def data_spend(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).", dir_okay=False)],
-    users: Annotated[int, typer.Option("--users", min=1, help="Number of users.")] = 100_000,
+    users: Annotated[Optional[int], typer.Option("--users", min=1, help="Number of users [default: 750,000].")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     truth: Annotated[Optional[Path], typer.Option("--truth", help="Also write each user's injected nudge effect here.")] = None,
 ):
@@ -70,6 +68,7 @@ def data_spend(
     from training.common.tables import write_table
     from training.spend import data
 
+    users = users or data.DEFAULT_USERS
     with user_errors(), progress_display(f"generating {users:,} users"):
         population = data.generate(users, seed=seed)
         write_table(population.frame, out)
@@ -118,8 +117,7 @@ def train_spend(
         outcome = pipeline.run(table, ref, config, runs_dir, report)
     result = outcome.result
     if as_json:
-        summary = pipeline.summary(result, ref, outcome.model.labels["git_sha"] if outcome.model else "")
-        print(json.dumps({**summary, "tag": outcome.model.tag if outcome.model else None, "run_dir": str(outcome.run_dir)}))
+        print(json.dumps(outcome.report))
     else:
         _print_metrics(result)
         err.print(f"model card and metrics: {outcome.run_dir}")

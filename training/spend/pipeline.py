@@ -31,6 +31,7 @@ class RunOutcome:
     result: TrainResult
     model: store.StoredModel | None  # None when the gate refused the model
     run_dir: Path
+    report: dict  # the summary, plus where the run went and the registered tag
 
 
 def summary(result: TrainResult, data: DataRef, git_sha: str) -> dict:
@@ -107,5 +108,6 @@ def run(table_: pd.DataFrame, data: DataRef, config: TrainConfig, runs_dir: Path
     run_dir = Path(runs_dir) / MODEL_NAME / (version or "rejected-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S"))
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "model_card.md").write_text(model_card(result, data, sha, version or "(not registered)"))
+    report |= {"tag": stored.tag if stored else None, "run_dir": str(run_dir)}
     (run_dir / "metrics.json").write_text(json.dumps(report, indent=2))
-    return RunOutcome(result=result, model=stored, run_dir=run_dir)
+    return RunOutcome(result=result, model=stored, run_dir=run_dir, report=report)
