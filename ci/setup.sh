@@ -23,6 +23,9 @@ if ! command -v uv >/dev/null || [[ "$(uv --version)" != "uv $UV_VERSION"* ]]; t
         || python3 -m pip install -q --break-system-packages "uv==$UV_VERSION"
 fi
 
+# kubectl (for `kubectl kustomize` in manifest validation) comes with this machine image.
+command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; playserve validate needs it" >&2
+
 # HTTPS goes through an intercepting proxy whose CA is in the system store.
 export UV_SYSTEM_CERTS=1
 uv sync --frozen --quiet --python python3.11

@@ -221,6 +221,27 @@ def models(
         err.print("no models yet: run `playserve train spend`")
 
 
+@app.command("validate")
+def validate():
+    """Render every overlay and argocd/ with kubectl kustomize and validate every object offline."""
+    from playserve.manifests import KUBERNETES_VERSION
+    from playserve.manifests import validate as validate_manifests
+
+    try:
+        report = validate_manifests()
+    except FileNotFoundError as error:
+        raise fail(str(error)) from None
+    for target, count in report.rendered.items():
+        err.print(f"rendered {target}: {count} objects")
+    for problem in report.errors:
+        err.print(f"[red]invalid[/] {problem}")
+    print(json.dumps({"targets": len(report.rendered), "objects_rendered": report.objects,
+                      "objects_validated": report.validated, "errors": len(report.errors),
+                      "kubernetes_version": KUBERNETES_VERSION}))
+    if report.errors:
+        raise typer.Exit(1)
+
+
 @app.command("up")
 def up(port: PortOpt = 3000):
     """The embedded default: train the spend model if the store has none, then serve it."""

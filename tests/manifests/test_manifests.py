@@ -1,0 +1,121 @@
+"""Manifests proven without a cluster: rendered, schema-validated, and shaped as GitOps needs."""
+
+import copy
+import fnmatch
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from playserve.manifests import REPO_ROOT, render, targets, validate, validate_object
+from tests.conftest import run_cli
+
+OVERLAYS = REPO_ROOT / "manifests" / "overlays"
+
+
+def rendered(env: str, model: str = "spend") -> dict[str, dict]:
+    return {obj["kind"]: obj for obj in render(OVERLAYS / env / model)}
+
+
+def test_every_overlay_and_argocd_render_and_validate():
+    report = validate()
+    assert report.errors == []
+    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 3}
+    assert report.validated == report.objects == 15
+
+
+def test_validate_command_prints_counts():
+    summary = json.loads(run_cli("validate").stdout)
+    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 15
+
+
+def _spend_objects():
+    return rendered("staging")
+
+
+@pytest.mark.parametrize(
+    "kind, break_it, expected",
+    [
+        ("Deployment", lambda o: o["spec"]["template"]["spec"]["containers"][0].update(imagePullPolicy=3), "not of type"),
+        ("Deployment", lambda o: o["spec"]["template"]["spec"]["containers"][0].update(livenesProbe={}), "livenesProbe"),
+        ("ServiceMonitor", lambda o: o["spec"].update(endpoints="http"), "not of type 'array'"),
+        ("HorizontalPodAutoscaler", lambda o: o["spec"].update(minReplicas="two"), "not of type"),
+    ],
+)
+def test_validation_catches_broken_objects(kind, break_it, expected):
+    obj = copy.deepcopy(_spend_objects()[kind])
+    assert validate_object(obj) is None
+    break_it(obj)
+    assert expected in validate_object(obj)
+
+
+def test_unknown_custom_resource_is_an_error():
+    assert "no schema" in validate_object({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+
+
+def test_deployment_is_probed_limited_and_locked_down():
+    deployment = _spend_objects()["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(container)
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez" and container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
+    assert "replicas" not in deployment["spec"]  # the HPA owns replicas
+    writable = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/tmp" in writable
+
+
+def test_overlays_hold_only_the_delta():
+    """Same objects in both environments; they differ only where an overlay says so."""
+    staging, prod = rendered("staging"), rendered("prod")
+    assert staging.keys() == prod.keys()
+    for kind in staging:
+        s, p = copy.deepcopy(staging[kind]), copy.deepcopy(prod[kind])
+        for obj in (s, p):
+            obj["metadata"].pop("namespace", None)
+            if kind == "Deployment":
+                container = obj["spec"]["template"]["spec"]["containers"][0]
+                container.pop("image"), container.pop("resources")
+            if kind == "HorizontalPodAutoscaler":
+                obj["spec"].pop("minReplicas"), obj["spec"].pop("maxReplicas")
+        assert s == p, kind
+    assert prod["HorizontalPodAutoscaler"]["spec"]["minReplicas"] > staging["HorizontalPodAutoscaler"]["spec"]["minReplicas"]
+    for env in ("staging", "prod"):
+        kustomization = yaml.safe_load((OVERLAYS / env / "spend" / "kustomization.yaml").read_text())
+        assert [i["name"] for i in kustomization["images"]] == ["playserve/spend"]  # the one place a tag lives
+        assert "newTag" in kustomization["images"][0]
+    base = yaml.safe_load((REPO_ROOT / "manifests/base/spend/spend-deployment.yaml").read_text())
+    assert ":" not in base["spec"]["template"]["spec"]["containers"][0]["image"]  # no tag in base
+
+
+def test_one_resource_per_file_named_component_kind():
+    for path in (REPO_ROOT / "manifests").rglob("*.yaml"):
+        if path.name == "kustomization.yaml":
+            continue
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        assert len(docs) == 1, path
+        assert path.name == f"{docs[0]['metadata']['name']}-{docs[0]['kind'].lower()}.yaml", path
+
+
+def test_applicationset_covers_every_overlay_and_the_project_allows_it():
+    argocd = {obj["kind"]: obj for obj in render(REPO_ROOT / "argocd")}
+    appset, project = argocd["ApplicationSet"], argocd["AppProject"]
+    pattern = appset["spec"]["generators"][0]["git"]["directories"][0]["path"]
+    overlay_dirs = [str(t.relative_to(REPO_ROOT)) for t in targets() if "overlays" in t.parts]
+    assert overlay_dirs and all(fnmatch.fnmatch(d, pattern) for d in overlay_dirs)
+    template = appset["spec"]["template"]["spec"]
+    assert template["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert template["source"]["repoURL"] in project["spec"]["sourceRepos"]
+    assert appset["spec"]["generators"][0]["git"]["repoURL"] == template["source"]["repoURL"]
+    allowed = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
+    for target in overlay_dirs:
+        env = Path(target).parts[2]
+        for obj in render(REPO_ROOT / target):
+            assert (obj["apiVersion"].rpartition("/")[0], obj["kind"]) in allowed, obj["kind"]
+            assert any(fnmatch.fnmatch(obj["metadata"]["namespace"], d["namespace"]) for d in project["spec"]["destinations"])
+            assert obj["metadata"]["namespace"] == f"playserve-{env}"
+    assert {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]} in template["ignoreDifferences"]
