@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(git libgomp1)   # libgomp1: LightGBM's OpenMP runtime
+APT_PACKAGES=(
+    git libgomp1                 # libgomp1: LightGBM's OpenMP runtime
+    docker-registry buildah skopeo podman runc debootstrap   # images and the local registry (CONTAINERS.md)
+)
 UV_VERSION=0.13.9
 
 missing=()

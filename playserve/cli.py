@@ -242,6 +242,173 @@ def validate():
         raise typer.Exit(1)
 
 
+registry_app = typer.Typer(help="The embedded OCI registry on 127.0.0.1 (Debian's docker-registry).", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+RegistryOpt = Annotated[Optional[str], typer.Option("--registry", help="host:port; default $PLAYSERVE_REGISTRY or 127.0.0.1:5000.")]
+EnvOpt = Annotated[str, typer.Option("--env", help="staging or prod.")]
+REGISTRY_HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve")) / "registry"
+
+
+@registry_app.command("up")
+def registry_up(port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 5000):
+    """Start the local registry (idempotent); storage in ~/.playserve/registry or $PLAYSERVE_HOME."""
+    from playserve.registry import LocalRegistry, RegistryError
+
+    local = LocalRegistry(REGISTRY_HOME, port)
+    try:
+        pid = local.up()
+    except (RegistryError, OSError) as error:
+        raise fail(str(error)) from None
+    print(json.dumps({"registry": local.address, "pid": pid, "storage": str(local.home / "data")}))
+
+
+@registry_app.command("down")
+def registry_down():
+    """Stop the local registry started by `registry up` (by PID)."""
+    from playserve.registry import LocalRegistry
+
+    err.print("stopped" if LocalRegistry(REGISTRY_HOME).down() else "not running")
+
+
+@contextmanager
+def gitops_errors():
+    from playserve.gitops import GitOpsError
+    from playserve.registry import RegistryError
+
+    try:
+        yield
+    except (GitOpsError, RegistryError) as error:
+        raise fail(str(error)) from None
+
+
+def _repo() -> Path:
+    from playserve.gitops import repo_root
+
+    return repo_root(Path.cwd())
+
+
+def _image(model: str, tag: str, registry: str) -> str:
+    from playserve.registry import IMAGE_PREFIX
+
+    return f"{registry}/{IMAGE_PREFIX}/{model}:{tag}"
+
+
+def _details(model: str, tag: str, registry: str) -> str:
+    """Model version, image and key metrics for a commit message; the tag is <version>-<git sha>."""
+    from bentoml.exceptions import NotFound
+
+    from training.common.store import get
+
+    version = tag.rsplit("-", 1)[0]
+    lines = [f"Model: {model}:{version}", f"Image: {_image(model, tag, registry)}"]
+    try:
+        metrics = get(f"{model}:{version}").metadata.get("metrics", {})
+        lines.append("Metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k in ("rmse", "mae", "total_ratio", "payer_roc_auc")))
+    except (NotFound, ValueError):
+        lines.append(f"Metrics: {model}:{version} is not in this machine's model store")
+    return "\n".join(lines)
+
+
+def _require_in_registry(model: str, tag: str, registry: str) -> None:
+    from playserve.gitops import GitOpsError
+    from playserve.registry import tags
+
+    if tag not in tags(registry, model):
+        raise GitOpsError(f"image: {_image(model, tag, registry)} is not in the registry; build and push it first")
+
+
+@app.command("deploy")
+def deploy(
+    model: Annotated[str, typer.Argument(help="Model name, e.g. spend.")],
+    env: EnvOpt = "staging",
+    image: Annotated[Optional[str], typer.Option("--image", help="Image tag <model version>-<git sha>; default: the registry's tag for the newest model in the store.")] = None,
+    registry: RegistryOpt = None,
+):
+    """Commit the image tag into manifests/overlays/<env>/<model> (one commit; never touches a cluster)."""
+    from playserve import gitops
+    from playserve.registry import registry_address, tags
+
+    address = registry_address(registry)
+    with gitops_errors():
+        repo = _repo()
+        gitops.overlay(repo, model, env)
+        tag = image or _newest_tag(model, tags(address, model))
+        _require_in_registry(model, tag, address)
+        sha = gitops.set_tag(repo, model, env, tag, _image(model, tag, address), "deploy", _details(model, tag, address))
+    err.print(f"[green]committed[/] {sha[:8]}: {model} in {env} -> {tag}; Argo CD syncs it once main has it")
+
+
+def _newest_tag(model: str, available: list[str]) -> str:
+    from playserve.gitops import GitOpsError
+    from training.common.store import list_models
+
+    stored = list_models(model)
+    matching = [t for t in available if stored and t.startswith(stored[0].version + "-")]
+    if len(matching) != 1:
+        raise GitOpsError(f"image: pass --image; {len(matching)} registry tags match the newest {model} model in the store")
+    return matching[0]
+
+
+@app.command("promote")
+def promote(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    source: Annotated[str, typer.Option("--from", help="Environment to copy the tag from.")] = "staging",
+    target: Annotated[str, typer.Option("--to", help="Environment to promote to.")] = "prod",
+    registry: RegistryOpt = None,
+):
+    """Copy the exact image tag from one environment's overlay to another's (one commit)."""
+    from playserve import gitops
+    from playserve.registry import registry_address
+
+    address = registry_address(registry)
+    with gitops_errors():
+        repo = _repo()
+        tag = gitops.current_tag(repo, model, source)
+        _require_in_registry(model, tag, address)
+        sha = gitops.set_tag(repo, model, target, tag, _image(model, tag, address), "promote", f"From: {source}\n" + _details(model, tag, address))
+    err.print(f"[green]committed[/] {sha[:8]}: {model} {source} -> {target} at {tag}")
+
+
+@app.command("rollback")
+def rollback(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    env: EnvOpt = "prod",
+    to: Annotated[Optional[str], typer.Option("--to", help="A tag that ran in this environment before; default: the previous one (git revert).")] = None,
+    registry: RegistryOpt = None,
+):
+    """Roll back by commit: `git revert` of the newest bump (Argo CD auto-sync stays on)."""
+    from playserve import gitops
+    from playserve.registry import registry_address
+
+    address = registry_address(registry)
+    with gitops_errors():
+        sha = gitops.rollback(_repo(), model, env, lambda t: _image(model, t, address), lambda t: _details(model, t, address), to)
+    err.print(f"[green]committed[/] {sha[:8]}: {model} in {env} rolled back")
+
+
+@app.command("history")
+def history(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    env: EnvOpt = "prod",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+):
+    """Deployed versions of a model in an environment, newest first, from git history."""
+    from playserve import gitops
+
+    with gitops_errors():
+        bumps = gitops.history(_repo(), model, env)
+    if as_json:
+        for b in bumps:
+            print(json.dumps(b.__dict__))
+        return
+    table = Table(title=f"{model} in {env}")
+    for column in ("commit", "date", "author", "tag", "change"):
+        table.add_column(column)
+    for b in bumps:
+        table.add_row(b.sha[:8], b.date, b.author, b.tag, b.subject)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
 @app.command("up")
 def up(port: PortOpt = 3000):
     """The embedded default: train the spend model if the store has none, then serve it."""

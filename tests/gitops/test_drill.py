@@ -1,0 +1,121 @@
+"""The GitOps drill in a temporary clone, against a real local registry: deploy A, deploy B,
+roll back; promote; and every refusal leaves the repository as it was."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from playserve.services import free_port
+from tests.conftest import REPO, run_cli
+
+TAG_A, TAG_B, TAG_C = "v1aaaaaaaaaaaaaa-1111111", "v2bbbbbbbbbbbbbb-2222222", "v3cccccccccccccc-3333333"
+
+
+def push_image(registry: str, model: str, tag: str) -> None:
+    """A real (empty) OCI image pushed with buildah and skopeo, standing in for a built service."""
+    local = f"localhost/playserve-drill/{model}:{tag}"
+    container = subprocess.run(["buildah", "from", "scratch"], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        subprocess.run(["buildah", "config", "--label", f"org.opencontainers.image.version={tag}", container], check=True)
+        subprocess.run(["buildah", "commit", "-q", container, local], check=True, capture_output=True)
+    finally:
+        subprocess.run(["buildah", "rm", container], capture_output=True)
+    subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"containers-storage:{local}",
+                    f"docker://{registry}/playserve/{model}:{tag}"], check=True)
+    subprocess.run(["buildah", "rmi", local], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    home = tmp_path_factory.mktemp("playserve-home")
+    env = {**os.environ, "PLAYSERVE_HOME": str(home)}
+    port = free_port()
+    started = json.loads(run_cli("registry", "up", "--port", str(port), env=env).stdout)
+    for tag in (TAG_A, TAG_B):
+        push_image(started["registry"], "spend", tag)
+    yield started["registry"]
+    run_cli("registry", "down", env=env)
+
+
+@pytest.fixture
+def clone(tmp_path):
+    path = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(path)], check=True)
+    for key, value in (("user.email", "drill@playserve.test"), ("user.name", "Drill")):
+        subprocess.run(["git", "config", key, value], cwd=path, check=True)
+    return path
+
+
+def head(repo):
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def rendered_image(repo, env):
+    out = subprocess.run(["kubectl", "kustomize", f"manifests/overlays/{env}/spend"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    return next(line.split("image:")[1].strip() for line in out.splitlines() if "image:" in line)
+
+
+def cli(repo, registry, *args, check=True):
+    return run_cli(*args, "--registry", registry, cwd=repo, check=check) if args[0] != "history" else run_cli(*args, cwd=repo, check=check)
+
+
+def test_deploy_deploy_rollback(clone, registry):
+    start = head(clone)
+    cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_A)
+    cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_B)
+    assert rendered_image(clone, "staging").endswith(f"/playserve/spend:{TAG_B}")
+    cli(clone, registry, "rollback", "spend", "--env", "staging")
+    assert rendered_image(clone, "staging").endswith(f"/playserve/spend:{TAG_A}")
+
+    history = [json.loads(line) for line in cli(clone, registry, "history", "spend", "--env", "staging", "--json").stdout.splitlines()]
+    assert [h["tag"] for h in history[:3]] == [TAG_A, TAG_B, TAG_A]
+    assert history[0]["subject"].startswith("rollback(spend): staging") and history[2]["subject"].startswith("deploy(spend)")
+    log = subprocess.run(["git", "log", f"{start}..HEAD", "--format=%B%x00"], cwd=clone, capture_output=True, text=True).stdout
+    commits = [c for c in log.split("\x00") if c.strip()]
+    assert len(commits) == 3
+    assert all("Playserve-Model: spend" in c and "Playserve-Env: staging" in c and "Model: spend:" in c for c in commits)
+    assert "This reverts commit" in commits[0]
+
+
+def test_promote_copies_the_exact_tag(clone, registry):
+    cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_B)
+    cli(clone, registry, "promote", "spend", "--from", "staging", "--to", "prod")
+    assert rendered_image(clone, "prod") == rendered_image(clone, "staging")
+    cli(clone, registry, "deploy", "spend", "--env", "prod", "--image", TAG_A)
+    cli(clone, registry, "rollback", "spend", "--env", "prod", "--to", TAG_B)
+    assert rendered_image(clone, "prod").endswith(TAG_B)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["deploy", "spend", "--env", "staging", "--image", TAG_C], "not in the registry"),
+        (["deploy", "nosuch", "--env", "staging", "--image", TAG_A], "unknown model"),
+        (["deploy", "spend", "--env", "qa", "--image", TAG_A], "unknown environment"),
+        (["rollback", "spend", "--env", "prod"], "nothing to roll back"),
+        (["rollback", "spend", "--env", "prod", "--to", TAG_B], "never ran"),
+    ],
+)
+def test_refusals_change_nothing(clone, registry, args, message):
+    before = head(clone)
+    result = cli(clone, registry, *args, check=False)
+    assert result.returncode == 2 and message in result.stderr
+    assert head(clone) == before
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout == ""
+
+
+def test_dirty_tree_and_no_op_are_refused(clone, registry):
+    cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_A)
+    again = cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_A, check=False)
+    assert again.returncode == 2 and "already runs" in again.stderr
+    (clone / "README.md").write_text("edited\n")
+    before = head(clone)
+    dirty = cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_B, check=False)
+    assert dirty.returncode == 2 and "uncommitted changes" in dirty.stderr and head(clone) == before
+
+
+def test_unreachable_registry_is_a_clear_error(clone):
+    result = run_cli("deploy", "spend", "--env", "staging", "--image", TAG_A, "--registry", f"127.0.0.1:{free_port()}", cwd=clone, check=False)
+    assert result.returncode == 2 and "unreachable" in result.stderr
