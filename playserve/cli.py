@@ -309,12 +309,55 @@ def _details(model: str, tag: str, registry: str) -> str:
     return "\n".join(lines)
 
 
-def _require_in_registry(model: str, tag: str, registry: str) -> None:
-    from playserve.gitops import GitOpsError
+def _move_tag(model: str, env: str, tag: str, registry: str, verb: str, note: str = "") -> str:
+    """The one commit behind deploy and promote, after checking the image is in the registry."""
+    from playserve import gitops
     from playserve.registry import tags
 
     if tag not in tags(registry, model):
-        raise GitOpsError(f"image: {_image(model, tag, registry)} is not in the registry; build and push it first")
+        raise gitops.GitOpsError(f"image: {_image(model, tag, registry)} is not in the registry; build and push it first")
+    return gitops.set_tag(_repo(), model, env, tag, _image(model, tag, registry), verb, note + _details(model, tag, registry))
+
+
+@app.command("build")
+def build(
+    model: Annotated[str, typer.Argument(help="Model name, e.g. spend.")],
+    model_tag: Annotated[str, typer.Option("--model", help="Model version to pin; default the newest.")] = "",
+):
+    """bentoml build pinned to one model version, then an OCI image (offline; tag <version>-<git sha>)."""
+    from playserve import images
+
+    if model not in services.SERVICES:
+        raise fail(f"model: unknown model {model!r}; known: {', '.join(services.SERVICES)}")
+    with user_errors(), progress_display(f"building {model}") as report:
+        try:
+            built = images.build(model, model_tag or f"{model}:latest", services.MODEL_ENV[model], services.SERVICES[model], report)
+        except images.BuildError as error:
+            raise fail(str(error)) from None
+    print(json.dumps(built.__dict__))
+
+
+@app.command("push")
+def push(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    tag: Annotated[str, typer.Option("--image", help="Image tag to push (see `playserve build`).")],
+    registry: RegistryOpt = None,
+):
+    """Copy a locally built image to the registry with skopeo."""
+    from playserve import images
+    from playserve.registry import registry_address
+
+    address = registry_address(registry)
+    source = f"{images.IMAGE_PREFIX}/{model}:{tag}"
+    if not images.image_exists(source):
+        raise fail(f"image: {source} is not built here; run `playserve build {model}` first")
+    insecure = address.split(":")[0] in ("127.0.0.1", "localhost")
+    try:
+        images.run("skopeo", "copy", "-q", *(["--dest-tls-verify=false"] if insecure else []),
+                   f"containers-storage:{source}", f"docker://{_image(model, tag, address)}")
+    except images.BuildError as error:
+        raise fail(f"push to {address} failed, nothing changed: {error}") from None
+    print(json.dumps({"pushed": _image(model, tag, address)}))
 
 
 @app.command("deploy")
@@ -330,11 +373,9 @@ def deploy(
 
     address = registry_address(registry)
     with gitops_errors():
-        repo = _repo()
-        gitops.overlay(repo, model, env)
+        gitops.overlay(_repo(), model, env)  # refuse an unknown model or env before asking the registry
         tag = image or _newest_tag(model, tags(address, model))
-        _require_in_registry(model, tag, address)
-        sha = gitops.set_tag(repo, model, env, tag, _image(model, tag, address), "deploy", _details(model, tag, address))
+        sha = _move_tag(model, env, tag, address, "deploy")
     err.print(f"[green]committed[/] {sha[:8]}: {model} in {env} -> {tag}; Argo CD syncs it once main has it")
 
 
@@ -362,10 +403,8 @@ def promote(
 
     address = registry_address(registry)
     with gitops_errors():
-        repo = _repo()
-        tag = gitops.current_tag(repo, model, source)
-        _require_in_registry(model, tag, address)
-        sha = gitops.set_tag(repo, model, target, tag, _image(model, tag, address), "promote", f"From: {source}\n" + _details(model, tag, address))
+        tag = gitops.current_tag(_repo(), model, source)
+        sha = _move_tag(model, target, tag, address, "promote", f"From: {source}\n")
     err.print(f"[green]committed[/] {sha[:8]}: {model} {source} -> {target} at {tag}")
 
 

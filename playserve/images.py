@@ -1,0 +1,185 @@
+"""Service images built offline: a Debian base made once with debootstrap, the serving wheels
+downloaded on the host into a wheelhouse, and the built bento plus its exact model version.
+No registry pull, no network inside the build (see ../shared/docs/CONTAINERS.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONTAINERS_CONF = REPO_ROOT / "ci" / "containers" / "containers.conf"
+BASE_PACKAGES = "python3,python3-venv,ca-certificates,libgomp1"  # libgomp1: LightGBM's OpenMP
+# The tag names the package list, so changing it builds a new base instead of reusing a stale one.
+BASE_IMAGE = f"localhost/playserve-base:bookworm-{hashlib.sha256(BASE_PACKAGES.encode()).hexdigest()[:8]}"
+IMAGE_PREFIX = "localhost/playserve"
+SOURCE_URL = "https://github.com/playserve/playserve"
+UID = 10001  # the manifests' runAsUser
+CACHE = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def run(*command: str, **kwargs) -> str:
+    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF), **kwargs.pop("env", {})}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, **kwargs)
+    if result.returncode != 0:
+        raise BuildError(f"{' '.join(command[:3])} ... failed ({result.returncode}): {(result.stderr or result.stdout).strip()[-2000:]}")
+    return result.stdout
+
+
+def image_exists(name: str) -> bool:
+    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
+    return subprocess.run(["podman", "image", "exists", name], env=env).returncode == 0
+
+
+def debian_mirror() -> str:
+    """The Debian mirror apt already uses here."""
+    for path in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]:
+        if path.is_file():
+            match = re.search(r"(?m)^(?:URIs:|deb)\s+(\S*debian)\s*$", path.read_text())
+            if match:
+                return match.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def ensure_base_image(progress=lambda _: None) -> str:
+    """Debian bookworm minbase with Python 3.11, imported into podman once and reused."""
+    if image_exists(BASE_IMAGE):
+        return BASE_IMAGE
+    with tempfile.TemporaryDirectory(prefix="playserve-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        progress("debootstrap of Debian bookworm (once, ~1 min)")
+        run("debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", "bookworm", str(rootfs), debian_mirror())
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            shutil.rmtree(rootfs / junk, ignore_errors=True)
+        progress("importing the base image")
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        run("podman", "import", "--change", 'CMD ["/usr/bin/python3"]', "-", BASE_IMAGE, stdin=tar.stdout)
+        tar.wait()
+    return BASE_IMAGE
+
+
+def serving_requirements(bentofile: Path) -> list[str]:
+    return list(yaml.safe_load(bentofile.read_text())["python"]["packages"])
+
+
+def wheelhouse(requirements: list[str], progress=lambda _: None) -> Path:
+    """Serving wheels for CPython 3.11 on Linux, at the versions uv.lock pins; cached by content."""
+    constraints = run("uv", "export", "--frozen", "--no-hashes", "--no-emit-project", "-q", cwd=REPO_ROOT)
+    key = hashlib.sha256(("\n".join(requirements) + constraints).encode()).hexdigest()[:16]
+    target = CACHE / "wheelhouse" / key
+    if (target / "requirements.txt").is_file():
+        return target
+    progress("downloading serving wheels (once per dependency set)")
+    partial = target.with_suffix(".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    (partial / "constraints.txt").write_text(constraints)
+    (partial / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    run(sys.executable if shutil.which("pip") is None else "python3", "-m", "pip", "download", "-q", "-d", str(partial),
+        "-r", str(partial / "requirements.txt"), "-c", str(partial / "constraints.txt"),
+        "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+        *[arg for p in ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "linux_x86_64") for arg in ("--platform", p)])
+    partial.rename(target)
+    return target
+
+
+CONTAINERFILE = """\
+FROM {base}
+COPY wheels /wheels
+RUN python3 -m venv /opt/venv \\
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels -r /wheels/requirements.txt \\
+ && rm -rf /wheels \\
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {{}} + \\
+ && useradd --uid {uid} --home-dir /home/bentoml --create-home bentoml \
+ && mkdir -p /home/bentoml/bentoml/bentos /home/bentoml/bentoml/envs /home/bentoml/bentoml/tmp
+COPY --chown={uid}:{uid} models /home/bentoml/bentoml/models
+COPY bento /home/bentoml/bento
+ENV PATH=/opt/venv/bin:$PATH BENTOML_HOME=/home/bentoml/bentoml {model_env}={model_tag} \\
+    BENTOML_DO_NOT_TRACK=true PYTHONDONTWRITEBYTECODE=1
+WORKDIR /home/bentoml/bento/src
+USER {uid}
+EXPOSE 3000
+CMD ["bentoml", "serve", "{service}", "--host", "0.0.0.0", "--port", "3000"]
+"""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str  # localhost/playserve/<model>:<tag>
+    tag: str
+    model_tag: str
+    bento_tag: str
+    size_mb: float
+
+
+def image_tag(model_version: str, git_short_sha: str) -> str:
+    return f"{model_version}-{git_short_sha}"
+
+
+def _git(*args: str) -> str:
+    return run("git", *args, cwd=REPO_ROOT).strip()
+
+
+def bento_build(bentofile: Path, model_env: str, model_tag: str) -> tuple[str, Path]:
+    """`bentoml build` with the service pinned to one exact model version; the bento's tag and path."""
+    out = run(sys.executable, "-m", "bentoml", "build", "-f", str(bentofile), str(REPO_ROOT), "--output", "tag",
+              env={model_env: model_tag}, cwd=REPO_ROOT)
+    bento_tag = out.strip().splitlines()[-1].removeprefix("__tag__:")
+    import bentoml
+
+    return bento_tag, Path(bentoml.bentos.get(bento_tag).path)
+
+
+def build(model: str, model_tag: str, model_env: str, service: str, progress=lambda _: None) -> BuiltImage:
+    """The service image for one exact model version, tagged <model version>-<git short sha>."""
+    from training.common.store import get
+
+    stored = get(model_tag)
+    bentofile = REPO_ROOT / "bentos" / model / "bentofile.yaml"
+    base = ensure_base_image(progress)
+    wheels = wheelhouse(serving_requirements(bentofile), progress)
+    progress(f"bentoml build pinned to {stored.tag}")
+    bento_tag, bento_path = bento_build(bentofile, model_env, stored.tag)
+    sha = _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    tag = image_tag(stored.version, sha[:7])
+    name = f"{IMAGE_PREFIX}/{model}:{tag}"
+    with tempfile.TemporaryDirectory(prefix="playserve-image-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(wheels, context / "wheels", copy_function=os.link)
+        shutil.copytree(bento_path, context / "bento")
+        shutil.copytree(stored.path, context / "models" / model / stored.version)
+        (context / "models" / model / "latest").write_text(stored.version)
+        (context / "Containerfile").write_text(
+            CONTAINERFILE.format(base=base, uid=UID, model_env=model_env, model_tag=stored.tag, service=service)
+        )
+        labels = {
+            "org.opencontainers.image.source": SOURCE_URL,
+            "org.opencontainers.image.revision": sha + ("-dirty" if dirty else ""),
+            "org.opencontainers.image.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "org.opencontainers.image.title": f"playserve-{model}",
+            "org.opencontainers.image.version": tag,
+            "ai.playserve.model": stored.tag,
+            "ai.playserve.bento": bento_tag,
+            "ai.playserve.data-hash": stored.labels.get("data_hash", ""),
+        }
+        progress(f"building {name} (no network)")
+        run("buildah", "build", "--network", "none", "--pull=never", "--layers=false", "-q",
+            *[arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")],
+            "-t", name, "-f", str(context / "Containerfile"), str(context))
+    size = int(run("podman", "image", "inspect", "--format", "{{.Size}}", name).strip())
+    return BuiltImage(name=name, tag=tag, model_tag=stored.tag, bento_tag=bento_tag, size_mb=size / 1e6)

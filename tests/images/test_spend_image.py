@@ -1,0 +1,100 @@
+"""The spend image: built offline from the pinned model, pushed to a real registry, run by podman
+read-only as a non-root user, answering the same predictions as the model in process."""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from playserve.images import CONTAINERS_CONF
+from playserve.services import free_port
+from tests.conftest import REPO, run_cli
+from training.spend import data
+from training.spend.scoring import load
+
+PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
+
+
+def podman(*args, check=True):
+    return subprocess.run(["podman", *args], capture_output=True, text=True, env=PODMAN_ENV, check=check).stdout
+
+
+@pytest.fixture(scope="module")
+def built(trained):
+    started = time.monotonic()
+    image = json.loads(run_cli("build", "spend", "--model", trained.model.tag).stdout)
+    image["seconds"] = time.monotonic() - started
+    return image
+
+
+def test_image_is_tagged_and_labelled(built, trained):
+    version = trained.model.version
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert re.fullmatch(rf"{version}-[0-9a-f]{{7}}", built["tag"]) and built["tag"].endswith(head[:7])
+    labels = json.loads(podman("image", "inspect", "--format", "{{json .Labels}}", built["name"]))
+    assert labels["ai.playserve.model"] == trained.model.tag
+    assert labels["org.opencontainers.image.revision"].startswith(head)
+    assert labels["org.opencontainers.image.source"] and labels["org.opencontainers.image.created"]
+    assert 0 < built["size_mb"] < 1_000
+
+
+def test_image_holds_no_training_stack(built):
+    listing = podman("run", "--rm", "--pull=never", built["name"], "python3", "-c",
+                     "import importlib.util as u; print([m for m in ('sklearn', 'torch', 'tensorflow', 'pytest') if u.find_spec(m)])")
+    assert listing.strip() == "[]"
+
+
+def test_runs_read_only_non_root_and_predicts(built, trained):
+    port = free_port()
+    container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        frame = data.generate(300, seed=8).frame
+        response = httpx.post(f"{url}/predict", json={"users": json.loads(frame.to_json(orient="records"))}, timeout=30)
+        assert response.status_code == 200, podman("logs", container)
+        expected, _ = load(trained.model.tag)[1].predict(frame)
+        np.testing.assert_allclose([r["expected_spend"] for r in response.json()], expected, rtol=1e-9)
+        assert podman("exec", container, "id", "-u").strip() == "10001"
+    finally:
+        podman("rm", "-f", "-t", "0", container, check=False)
+
+
+def test_push_then_deploy_the_real_image(built, tmp_path):
+    env = {**os.environ, "PLAYSERVE_HOME": str(tmp_path / "home")}
+    registry = json.loads(run_cli("registry", "up", "--port", str(free_port()), env=env).stdout)["registry"]
+    try:
+        pushed = json.loads(run_cli("push", "spend", "--image", built["tag"], "--registry", registry).stdout)
+        assert pushed["pushed"] == f"{registry}/playserve/spend:{built['tag']}"
+        clone = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+        result = subprocess.run([str(REPO / ".venv/bin/playserve"), "deploy", "spend", "--env", "staging", "--image", built["tag"], "--registry", registry],
+                                cwd=clone, capture_output=True, text=True,
+                                env={**os.environ, "GIT_AUTHOR_NAME": "CI", "GIT_AUTHOR_EMAIL": "ci@playserve.test",
+                                     "GIT_COMMITTER_NAME": "CI", "GIT_COMMITTER_EMAIL": "ci@playserve.test"})
+        assert result.returncode == 0, result.stderr
+        message = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=clone, capture_output=True, text=True).stdout
+        assert built["model_tag"] in message and "rmse=" in message  # metrics come from the model store
+    finally:
+        run_cli("registry", "down", env=env)
+
+
+def test_push_of_an_image_not_built_is_refused():
+    result = run_cli("push", "spend", "--image", "nosuchversion-0000000", check=False)
+    assert result.returncode == 2 and "not built here" in result.stderr
+
+
+def test_build_of_an_unknown_model_is_refused():
+    result = run_cli("build", "nosuch", check=False)
+    assert result.returncode == 2 and "unknown model" in result.stderr
