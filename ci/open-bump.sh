@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Open a pull request that deploys MODEL to staging at TAG, or promotes it to prod.
+# Usage: ci/open-bump.sh MODEL staging TAG | ci/open-bump.sh MODEL prod
+# The bump is one commit made by `playserve deploy` / `playserve promote` on a new branch;
+# merging the pull request is the deploy (Argo CD syncs main).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${1:?usage: ci/open-bump.sh MODEL ENV [TAG]}
+env=${2:?usage: ci/open-bump.sh MODEL ENV [TAG]}
+playserve=.venv/bin/playserve
+git switch -q main
+if [[ "$env" == prod ]]; then
+    tag=$(grep -oP '^\s+newTag:\s*\K\S+' "manifests/overlays/staging/$model/kustomization.yaml")
+    branch="promote/$model-$tag"
+    git switch -q -c "$branch"
+    "$playserve" promote "$model" --from staging --to prod
+else
+    tag=${3:?usage: ci/open-bump.sh MODEL staging TAG}
+    branch="deploy/$model-$env-$tag"
+    git switch -q -c "$branch"
+    "$playserve" deploy "$model" --env "$env" --image "$tag"
+fi
+git push -q origin "$branch"
+if command -v gh >/dev/null; then
+    gh pr create --base main --head "$branch" --fill
+else
+    echo "open a pull request from $branch to main (gh is not installed here)"
+fi
