@@ -31,9 +31,10 @@ class Report:
 
 
 def targets(root: Path = REPO_ROOT) -> list[Path]:
-    """Every kustomization that is deployed as a whole: each overlay/<env>/<model>, and argocd/."""
+    """Every kustomization that is deployed as a whole: each overlay/<env>/<model>, argocd/, and
+    the Argo Workflows pipelines in ci/argo/."""
     overlays = sorted(p.parent for p in (root / "manifests" / "overlays").glob("*/*/kustomization.yaml"))
-    return [*overlays, root / "argocd"]
+    return [*overlays, root / "argocd", root / "ci" / "argo"]
 
 
 def render(directory: Path) -> list[dict]:

@@ -21,13 +21,13 @@ def rendered(env: str, model: str = "spend") -> dict[str, dict]:
 def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
-    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 3}
-    assert report.validated == report.objects == 15
+    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 3, "ci/argo": 2}
+    assert report.validated == report.objects == 17
 
 
 def test_validate_command_prints_counts():
     summary = json.loads(run_cli("validate").stdout)
-    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 15
+    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 17
 
 
 def _spend_objects():
@@ -119,3 +119,24 @@ def test_applicationset_covers_every_overlay_and_the_project_allows_it():
             assert any(fnmatch.fnmatch(obj["metadata"]["namespace"], d["namespace"]) for d in project["spec"]["destinations"])
             assert obj["metadata"]["namespace"] == f"playserve-{env}"
     assert {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]} in template["ignoreDifferences"]
+
+
+def test_pipelines_are_committed_as_rendered():
+    """The Argo Workflows YAML in ci/argo/ is what playserve.pipelines renders now."""
+    from playserve.pipelines import OUTPUT, rendered
+
+    for name, text in rendered().items():
+        committed = (OUTPUT / name).read_text()
+        assert committed.split("\n", 1)[1] == text, f"{name} is stale: run python -m playserve.pipelines"
+
+
+def test_pipeline_runs_the_stages_in_order():
+    from playserve.pipelines import workflow_template
+
+    spec = yaml.safe_load(workflow_template("spend").to_yaml())["spec"]
+    dag = next(t for t in spec["templates"] if t["name"] == "pipeline")["dag"]["tasks"]
+    order = {task["name"]: task.get("depends") for task in dag}
+    assert order == {"checkout": None, "train-gate-register": "checkout", "build": "train-gate-register",
+                     "push": "build", "bump-staging": "push"}
+    scripts = {t["name"]: t["container"]["args"][0] for t in spec["templates"] if "container" in t}
+    assert "playserve train spend" in scripts["train-gate-register"] and "open-bump.sh spend staging" in scripts["bump-staging"]
