@@ -10,6 +10,7 @@ import time
 import httpx
 import numpy as np
 import pytest
+import yaml
 
 from playserve.images import CONTAINERS_CONF
 from playserve.services import free_port
@@ -98,3 +99,32 @@ def test_push_of_an_image_not_built_is_refused():
 def test_build_of_an_unknown_model_is_refused():
     result = run_cli("build", "nosuch", check=False)
     assert result.returncode == 2 and "unknown model" in result.stderr
+
+
+def test_kube_play_of_the_rendered_staging_deployment(built, tmp_path):
+    """The staging overlay as rendered (probes, limits, read-only root, emptyDir, non-root), run by
+    `podman kube play` with the local image and a loopback hostPort (kube play ignores Services)."""
+    port = free_port()
+    rendered = subprocess.run(["kubectl", "kustomize", str(REPO / "manifests/overlays/staging/spend")],
+                              capture_output=True, text=True, check=True).stdout
+    deployment = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container.update(image=built["name"], imagePullPolicy="Never")
+    container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
+    deployment["spec"]["replicas"] = 1
+    manifest = tmp_path / "spend-staging.yaml"
+    manifest.write_text(yaml.safe_dump(deployment))
+    podman("kube", "play", str(manifest))
+    try:
+        deadline = time.monotonic() + 120
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        response = httpx.post(f"http://127.0.0.1:{port}/predict", content=(REPO / "bentos/spend/example_request.json").read_text(),
+                              headers={"content-type": "application/json"}, timeout=30)
+        assert ready and response.status_code == 200 and len(response.json()) == 3
+    finally:
+        podman("kube", "down", str(manifest), check=False)
