@@ -10,7 +10,7 @@ env=${2:?usage: ci/open-bump.sh MODEL ENV [TAG]}
 playserve=.venv/bin/playserve
 git switch -q main
 if [[ "$env" == prod ]]; then
-    tag=$(grep -oP '^\s+newTag:\s*\K\S+' "manifests/overlays/staging/$model/kustomization.yaml")
+    tag=$("$playserve" history "$model" --env staging --json | head -1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["tag"])')
     branch="promote/$model-$tag"
     git switch -q -c "$branch"
     "$playserve" promote "$model" --from staging --to prod

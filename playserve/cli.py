@@ -348,7 +348,7 @@ def push(
     from playserve.registry import registry_address
 
     address = registry_address(registry)
-    source = f"{images.IMAGE_PREFIX}/{model}:{tag}"
+    source = f"{images.LOCAL_PREFIX}/{model}:{tag}"
     if not images.image_exists(source):
         raise fail(f"image: {source} is not built here; run `playserve build {model}` first")
     insecure = address.split(":")[0] in ("127.0.0.1", "localhost")

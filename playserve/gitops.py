@@ -1,8 +1,8 @@
 """Deploy, promote, roll back: each is exactly one git commit that changes an image tag in an
 overlay. Nothing here talks to a cluster; Argo CD syncs whatever main says.
 
-Every bump commit carries trailers (Playserve-Model, Playserve-Env, Playserve-Image) so that
-history and rollback find them with git alone.
+Every bump commit carries trailers (Playserve-Model, Playserve-Env, Playserve-Image), so that
+`git log --grep` finds deploys across models; history and rollback follow the overlay's own path.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ CONTAINERS_CONF = REPO_ROOT / "ci" / "containers" / "containers.conf"
 BASE_PACKAGES = "python3,python3-venv,ca-certificates,libgomp1"  # libgomp1: LightGBM's OpenMP
 # The tag names the package list, so changing it builds a new base instead of reusing a stale one.
 BASE_IMAGE = f"localhost/playserve-base:bookworm-{hashlib.sha256(BASE_PACKAGES.encode()).hexdigest()[:8]}"
-IMAGE_PREFIX = "localhost/playserve"
+LOCAL_PREFIX = "localhost/playserve"  # built images: localhost/playserve/<model>:<tag>
 SOURCE_URL = "https://github.com/playserve/playserve"
 UID = 10001  # the manifests' runAsUser
 CACHE = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))
@@ -89,7 +89,8 @@ def wheelhouse(requirements: list[str], progress=lambda _: None) -> Path:
     partial.mkdir(parents=True)
     (partial / "constraints.txt").write_text(constraints)
     (partial / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    run(sys.executable if shutil.which("pip") is None else "python3", "-m", "pip", "download", "-q", "-d", str(partial),
+    # the system Python's pip (ci/setup.sh installs uv with it): uv's venv has no pip, and uv cannot download
+    run("python3", "-m", "pip", "download", "-q", "-d", str(partial),
         "-r", str(partial / "requirements.txt"), "-c", str(partial / "constraints.txt"),
         "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
         *[arg for p in ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "linux_x86_64") for arg in ("--platform", p)])
@@ -103,8 +104,10 @@ COPY wheels /wheels
 RUN python3 -m venv /opt/venv \\
  && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels -r /wheels/requirements.txt \\
  && rm -rf /wheels \\
- && find /opt/venv -name '__pycache__' -prune -exec rm -rf {{}} + \\
- && useradd --uid {uid} --home-dir /home/bentoml --create-home bentoml \
+ && /opt/venv/bin/pip uninstall -q -y pip setuptools \\
+ && find /opt/venv \\( -name '__pycache__' -o -name tests \\) -type d -prune -exec rm -rf {{}} + \\
+ && rm -rf /opt/venv/lib/python3.11/site-packages/pyarrow/include /opt/venv/lib/python3.11/site-packages/pyarrow/src \\
+ && useradd --uid {uid} --home-dir /home/bentoml --create-home bentoml \\
  && mkdir -p /home/bentoml/bentoml/bentos /home/bentoml/bentoml/envs /home/bentoml/bentoml/tmp
 COPY --chown={uid}:{uid} models /home/bentoml/bentoml/models
 COPY bento /home/bentoml/bento
@@ -130,10 +133,6 @@ def image_tag(model_version: str, git_short_sha: str) -> str:
     return f"{model_version}-{git_short_sha}"
 
 
-def _git(*args: str) -> str:
-    return run("git", *args, cwd=REPO_ROOT).strip()
-
-
 def bento_build(bentofile: Path, model_env: str, model_tag: str) -> tuple[str, Path]:
     """`bentoml build` with the service pinned to one exact model version; the bento's tag and path."""
     out = run(sys.executable, "-m", "bentoml", "build", "-f", str(bentofile), str(REPO_ROOT), "--output", "tag",
@@ -146,7 +145,7 @@ def bento_build(bentofile: Path, model_env: str, model_tag: str) -> tuple[str, P
 
 def build(model: str, model_tag: str, model_env: str, service: str, progress=lambda _: None) -> BuiltImage:
     """The service image for one exact model version, tagged <model version>-<git short sha>."""
-    from training.common.store import get
+    from training.common.store import get, git_sha
 
     stored = get(model_tag)
     bentofile = REPO_ROOT / "bentos" / model / "bentofile.yaml"
@@ -154,10 +153,9 @@ def build(model: str, model_tag: str, model_env: str, service: str, progress=lam
     wheels = wheelhouse(serving_requirements(bentofile), progress)
     progress(f"bentoml build pinned to {stored.tag}")
     bento_tag, bento_path = bento_build(bentofile, model_env, stored.tag)
-    sha = _git("rev-parse", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    tag = image_tag(stored.version, sha[:7])
-    name = f"{IMAGE_PREFIX}/{model}:{tag}"
+    revision = git_sha()  # "<sha>", or "<sha>-dirty" when built from uncommitted changes
+    tag = image_tag(stored.version, revision[:7])
+    name = f"{LOCAL_PREFIX}/{model}:{tag}"
     with tempfile.TemporaryDirectory(prefix="playserve-image-") as tmp:
         context = Path(tmp)
         shutil.copytree(wheels, context / "wheels", copy_function=os.link)
@@ -169,7 +167,7 @@ def build(model: str, model_tag: str, model_env: str, service: str, progress=lam
         )
         labels = {
             "org.opencontainers.image.source": SOURCE_URL,
-            "org.opencontainers.image.revision": sha + ("-dirty" if dirty else ""),
+            "org.opencontainers.image.revision": revision,
             "org.opencontainers.image.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "org.opencontainers.image.title": f"playserve-{model}",
             "org.opencontainers.image.version": tag,
