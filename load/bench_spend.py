@@ -114,12 +114,8 @@ def start_server(tag: str) -> tuple[subprocess.Popen, str]:
     log = tempfile.NamedTemporaryFile(prefix="bench-spend-", suffix=".log", delete=False)
     process = subprocess.Popen(services.serve_command("spend", port), env=services.serve_env("spend", tag), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(180):
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.5)
+    if services.wait_until_ok(f"{url}/readyz", 90, alive=lambda: process.poll() is None):
+        return process, url
     process.kill()
     sys.exit(f"server did not become ready; log: {log.name}")
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from playserve.services import wait_until_ok
+
 DEFAULT_REGISTRY = "127.0.0.1:5000"
 REGISTRY_ENV = "PLAYSERVE_REGISTRY"
 IMAGE_PREFIX = "playserve"  # images are <registry>/playserve/<model>:<tag>
@@ -80,15 +82,10 @@ class LocalRegistry:
         log = (self.home / "registry.log").open("a")
         process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RegistryError(f"docker-registry exited {process.returncode}; see {self.home / 'registry.log'}")
-            try:
-                if httpx.get(f"http://{self.address}/v2/", timeout=1).status_code == 200:
-                    return process.pid
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        if wait_until_ok(f"http://{self.address}/v2/", timeout, alive=lambda: process.poll() is None):
+            return process.pid
+        if process.poll() is not None:
+            raise RegistryError(f"docker-registry exited {process.returncode}; see {self.home / 'registry.log'}")
         self.down()
         raise RegistryError(f"registry on {self.address} not answering after {timeout}s")
 

@@ -5,11 +5,28 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"spend": "bentos.spend.service:Spend"}
 MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL"}  # which model version a service loads
+
+
+def wait_until_ok(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Poll GET ``url`` until it answers 200; False on timeout or once ``alive()`` is False."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
 
 
 def free_port() -> int:

@@ -7,10 +7,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="playserve-test-store-")
@@ -53,24 +51,16 @@ class Server:
 
 
 def start_server(model: str, tag: str, log: Path, timeout: float = 90.0) -> Server:
-    from playserve.services import free_port
+    from playserve.services import free_port, wait_until_ok
 
     port = free_port()
     process = subprocess.Popen([PLAYSERVE, "serve", model, "--port", str(port), "--model", tag],
                                stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return Server(process, url, log)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+    if wait_until_ok(f"{url}/readyz", timeout, alive=lambda: process.poll() is None):
+        return Server(process, url, log)
     stop_server(process)
-    raise RuntimeError(f"server not ready in {timeout}s:\n{log.read_text()}")
+    raise RuntimeError(f"server not ready in {timeout}s (exit code {process.returncode}):\n{log.read_text()}")
 
 
 def stop_server(process: subprocess.Popen) -> None:

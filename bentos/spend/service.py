@@ -23,10 +23,10 @@ ID_COLUMN = STORED.info.metadata.get("id_column", "user_id")
 UserRecord = schemas.user_record(SPEC, ID_COLUMN)
 OutcomeRecord = schemas.outcome_record(SPEC, ID_COLUMN)
 Users = Annotated[list[UserRecord], Field(min_length=1, max_length=schemas.MAX_USERS_PER_REQUEST)]
+Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas.MAX_USERS_PER_REQUEST)]
 # The batcher sheds (503) requests it predicts will wait longer than this; it must cover a
 # full-size request (20,000 users take ~0.6 s), not only single records.
 MAX_LATENCY_MS = 3_000
-Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas.MAX_USERS_PER_REQUEST)]
 
 
 @bentoml.service(name="spend", traffic={"timeout": 60})

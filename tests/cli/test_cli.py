@@ -3,14 +3,13 @@
 import json
 import os
 import subprocess
-import time
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from playserve.services import free_port
+from playserve.services import free_port, wait_until_ok
 from tests.conftest import PLAYSERVE, REPO, run_cli, stop_server
 from training.spend import data
 
@@ -123,13 +122,7 @@ def test_up_trains_when_the_store_is_empty_then_serves(tmp_path):
     process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port)], env=env, cwd=tmp_path,
                                stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
+        assert wait_until_ok(f"http://127.0.0.1:{port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
         example = (REPO / "bentos/spend/example_request.json").read_text()
         response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
         assert response.status_code == 200, log.read_text()

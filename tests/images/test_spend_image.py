@@ -5,7 +5,6 @@ import json
 import os
 import re
 import subprocess
-import time
 
 import httpx
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 import yaml
 
 from playserve.images import CONTAINERS_CONF
-from playserve.services import free_port
+from playserve.services import free_port, wait_until_ok
 from tests.conftest import REPO, run_cli
 from training.spend import data
 from training.spend.scoring import load
@@ -27,10 +26,7 @@ def podman(*args, check=True):
 
 @pytest.fixture(scope="module")
 def built(trained):
-    started = time.monotonic()
-    image = json.loads(run_cli("build", "spend", "--model", trained.model.tag).stdout)
-    image["seconds"] = time.monotonic() - started
-    return image
+    return json.loads(run_cli("build", "spend", "--model", trained.model.tag).stdout)
 
 
 def test_image_is_tagged_and_labelled(built, trained):
@@ -55,13 +51,7 @@ def test_runs_read_only_non_root_and_predicts(built, trained):
     container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", container)
         frame = data.generate(300, seed=8).frame
         response = httpx.post(f"{url}/predict", json={"users": json.loads(frame.to_json(orient="records"))}, timeout=30)
         assert response.status_code == 200, podman("logs", container)
@@ -116,13 +106,7 @@ def test_kube_play_of_the_rendered_staging_deployment(built, tmp_path):
     manifest.write_text(yaml.safe_dump(deployment))
     podman("kube", "play", str(manifest))
     try:
-        deadline = time.monotonic() + 120
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        ready = wait_until_ok(f"http://127.0.0.1:{port}/readyz", 120)
         response = httpx.post(f"http://127.0.0.1:{port}/predict", content=(REPO / "bentos/spend/example_request.json").read_text(),
                               headers={"content-type": "application/json"}, timeout=30)
         assert ready and response.status_code == 200 and len(response.json()) == 3

@@ -194,7 +194,6 @@ def train(table: pd.DataFrame, config: TrainConfig = TrainConfig(), progress: Pr
 
     progress("payer classifier")
     classifier = _fit({"objective": "binary"}, x, payer.astype(float), x_valid, payer_valid.astype(float))
-    p_valid = classifier.predict(x_valid)
 
     candidates, fitted = [], []
     for kind, objective in REGRESSOR_CANDIDATES:
