@@ -7,7 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?usage: ci/open-bump.sh MODEL ENV [TAG]}
 env=${2:?usage: ci/open-bump.sh MODEL ENV [TAG]}
-playserve=.venv/bin/playserve
+# $PLAYSERVE names an installed playserve; otherwise set up this checkout's own.
+playserve=${PLAYSERVE:-}
+if [[ -z "$playserve" ]]; then
+    ci/setup.sh
+    playserve=.venv/bin/playserve
+fi
 git switch -q main
 if [[ "$env" == prod ]]; then
     tag=$("$playserve" history "$model" --env staging --json | head -1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["tag"])')

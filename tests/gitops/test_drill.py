@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from playserve.services import free_port
-from tests.conftest import REPO, run_cli
+from tests.conftest import PLAYSERVE, REPO, run_cli
 
 TAG_A, TAG_B, TAG_C = "v1aaaaaaaaaaaaaa-1111111", "v2bbbbbbbbbbbbbb-2222222", "v3cccccccccccccc-3333333"
 
@@ -119,3 +119,19 @@ def test_dirty_tree_and_no_op_are_refused(clone, registry):
 def test_unreachable_registry_is_a_clear_error(clone):
     result = run_cli("deploy", "spend", "--env", "staging", "--image", TAG_A, "--registry", f"127.0.0.1:{free_port()}", cwd=clone, check=False)
     assert result.returncode == 2 and "unreachable" in result.stderr
+
+
+def test_open_bump_script_pushes_a_branch_with_one_bump_commit(tmp_path, registry):
+    """ci/open-bump.sh as CI runs it, against a bare repository standing in for the git host."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(REPO), str(origin)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True)
+    identity = {"GIT_AUTHOR_NAME": "CI", "GIT_AUTHOR_EMAIL": "ci@playserve.test", "GIT_COMMITTER_NAME": "CI", "GIT_COMMITTER_EMAIL": "ci@playserve.test"}
+    env = {**os.environ, **identity, "PLAYSERVE": PLAYSERVE, "PLAYSERVE_REGISTRY": registry, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(["ci/open-bump.sh", "spend", "staging", TAG_A], cwd=work, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    branch = f"deploy/spend-staging-{TAG_A}"
+    assert f"open a pull request from {branch}" in result.stdout  # gh is not installed here
+    subjects = subprocess.run(["git", "log", "--format=%s", f"main..{branch}"], cwd=origin, capture_output=True, text=True, check=True).stdout
+    assert subjects.splitlines() == [f"deploy(spend): staging unreleased -> {TAG_A}"]
