@@ -20,8 +20,11 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = REPO_ROOT / "ci" / "containers" / "containers.conf"
 BASE_PACKAGES = "python3,python3-venv,ca-certificates,libgomp1"  # libgomp1: LightGBM's OpenMP
-# The tag names the package list, so changing it builds a new base instead of reusing a stale one.
-BASE_IMAGE = f"localhost/playserve-base:bookworm-{hashlib.sha256(BASE_PACKAGES.encode()).hexdigest()[:8]}"
+# Removed from the base as Debian's slim images do: nothing at run time reads them (~50 MB).
+# Licences stay (usr/share/doc/*/copyright).
+BASE_TRIM = ("usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt/archives", "var/lib/apt/lists")
+# The tag names the recipe, so changing it builds a new base instead of reusing a stale one.
+BASE_IMAGE = f"localhost/playserve-base:bookworm-{hashlib.sha256(repr((BASE_PACKAGES, BASE_TRIM)).encode()).hexdigest()[:8]}"
 LOCAL_PREFIX = "localhost/playserve"  # built images: localhost/playserve/<model>:<tag>
 SOURCE_URL = "https://github.com/playserve/playserve"
 UID = 10001  # the manifests' runAsUser
@@ -63,8 +66,11 @@ def ensure_base_image(progress=lambda _: None) -> str:
         rootfs = Path(tmp) / "rootfs"
         progress("debootstrap of Debian bookworm (once, ~1 min)")
         run("debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", "bookworm", str(rootfs), debian_mirror())
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for junk in BASE_TRIM:
             shutil.rmtree(rootfs / junk, ignore_errors=True)
+        for doc in (rootfs / "usr/share/doc").rglob("*"):
+            if doc.is_file() and doc.name != "copyright":
+                doc.unlink()
         progress("importing the base image")
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         run("podman", "import", "--change", 'CMD ["/usr/bin/python3"]', "-", BASE_IMAGE, stdin=tar.stdout)
@@ -106,7 +112,6 @@ RUN python3 -m venv /opt/venv \\
  && rm -rf /wheels \\
  && /opt/venv/bin/pip uninstall -q -y pip setuptools \\
  && find /opt/venv \\( -name '__pycache__' -o -name tests \\) -type d -prune -exec rm -rf {{}} + \\
- && rm -rf /opt/venv/lib/python3.11/site-packages/pyarrow/include /opt/venv/lib/python3.11/site-packages/pyarrow/src \\
  && useradd --uid {uid} --home-dir /home/bentoml --create-home bentoml \\
  && mkdir -p /home/bentoml/bentoml/bentos /home/bentoml/bentoml/envs /home/bentoml/bentoml/tmp
 COPY --chown={uid}:{uid} models /home/bentoml/bentoml/models
