@@ -324,17 +324,21 @@ def build(
     model: Annotated[str, typer.Argument(help="Model name, e.g. spend.")],
     model_tag: Annotated[str, typer.Option("--model", help="Model version to pin; default the newest.")] = "",
 ):
-    """bentoml build pinned to one model version, then an OCI image (offline; tag <version>-<git sha>)."""
+    """bentoml build pinned to one model version, then an OCI image (offline; tag <version>-<git sha>).
+    `playserve build toolbox` builds the Argo pipeline steps' image instead."""
     from playserve import images
 
-    if model not in services.SERVICES:
-        raise fail(f"model: unknown model {model!r}; known: {', '.join(services.SERVICES)}")
+    if model not in (*services.SERVICES, "toolbox"):
+        raise fail(f"model: unknown model {model!r}; known: {', '.join(services.SERVICES)} (or toolbox)")
     with user_errors(), progress_display(f"building {model}") as report:
         try:
-            built = images.build(model, model_tag or f"{model}:latest", services.MODEL_ENV[model], services.SERVICES[model], report)
+            if model == "toolbox":
+                built = {"name": images.build_toolbox(report), "tag": images.TOOLBOX_TAG}
+            else:
+                built = images.build(model, model_tag or f"{model}:latest", services.MODEL_ENV[model], services.SERVICES[model], report).__dict__
         except images.BuildError as error:
             raise fail(str(error)) from None
-    print(json.dumps(built.__dict__))
+    print(json.dumps(built))
 
 
 @app.command("push")

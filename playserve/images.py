@@ -20,12 +20,24 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = REPO_ROOT / "ci" / "containers" / "containers.conf"
 BASE_PACKAGES = "python3,python3-venv,ca-certificates,libgomp1"  # libgomp1: LightGBM's OpenMP
+# The Argo pipeline steps' image: what ci/setup.sh, `playserve build` / `push` and ci/open-bump.sh
+# call (the Python environment itself is made in the pipeline's workspace by ci/setup.sh).
+TOOLBOX_PACKAGES = ("python3,python3-venv,python3-pip,ca-certificates,libgomp1,git,buildah,podman,skopeo,runc,debootstrap,"
+                    "netavark")  # netavark: debootstrap does not resolve podman's virtual container-network-stack
 # Removed from the base as Debian's slim images do: nothing at run time reads them (~50 MB).
 # Licences stay (usr/share/doc/*/copyright).
 BASE_TRIM = ("usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt/archives", "var/lib/apt/lists")
-# The tag names the recipe, so changing it builds a new base instead of reusing a stale one.
-BASE_IMAGE = f"localhost/playserve-base:bookworm-{hashlib.sha256(repr((BASE_PACKAGES, BASE_TRIM)).encode()).hexdigest()[:8]}"
 LOCAL_PREFIX = "localhost/playserve"  # built images: localhost/playserve/<model>:<tag>
+
+
+def recipe_tag(packages: str) -> str:
+    """bookworm-<hash of the recipe>: changing it builds a new image instead of reusing a stale one."""
+    return f"bookworm-{hashlib.sha256(repr((packages, BASE_TRIM)).encode()).hexdigest()[:8]}"
+
+
+BASE_IMAGE = f"localhost/playserve-base:{recipe_tag(BASE_PACKAGES)}"
+TOOLBOX_TAG = recipe_tag(TOOLBOX_PACKAGES)
+TOOLBOX_IMAGE = f"{LOCAL_PREFIX}/toolbox:{TOOLBOX_TAG}"
 SOURCE_URL = "https://github.com/playserve/playserve"
 UID = 10001  # the manifests' runAsUser
 CACHE = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))
@@ -58,28 +70,49 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def ensure_base_image(progress=lambda _: None) -> str:
-    """Debian bookworm minbase with Python 3.11, imported into podman once and reused."""
-    if image_exists(BASE_IMAGE):
-        return BASE_IMAGE
+def debootstrap_image(name: str, packages: str, progress=lambda _: None, extra_files: dict[str, Path] | None = None) -> str:
+    """Debian bookworm minbase with `packages`, imported into podman once and reused."""
+    if image_exists(name):
+        return name
     with tempfile.TemporaryDirectory(prefix="playserve-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        progress("debootstrap of Debian bookworm (once, ~1 min)")
-        run("debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", "bookworm", str(rootfs), debian_mirror())
+        progress(f"debootstrap of Debian bookworm for {name} (once, ~1 min)")
+        run("debootstrap", "--variant=minbase", f"--include={packages}", "bookworm", str(rootfs), debian_mirror())
         for junk in BASE_TRIM:
             shutil.rmtree(rootfs / junk, ignore_errors=True)
         for doc in (rootfs / "usr/share/doc").rglob("*"):
             if doc.is_file() and doc.name != "copyright":
                 doc.unlink()
-        progress("importing the base image")
+        for target, source in (extra_files or {}).items():
+            shutil.copy2(source, rootfs / target)
+        progress(f"importing {name}")
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        run("podman", "import", "--change", 'CMD ["/usr/bin/python3"]', "-", BASE_IMAGE, stdin=tar.stdout)
+        run("podman", "import", "--change", 'CMD ["/usr/bin/python3"]', "-", name, stdin=tar.stdout)
         tar.wait()
-    return BASE_IMAGE
+    return name
+
+
+def ensure_base_image(progress=lambda _: None) -> str:
+    """The serving images' base: Python 3.11 and LightGBM's runtime, nothing else."""
+    return debootstrap_image(BASE_IMAGE, BASE_PACKAGES, progress)
+
+
+def build_toolbox(progress=lambda _: None) -> str:
+    """The pipeline steps' image, with the pinned uv that ci/setup.sh installed here copied in
+    (the build has no network, and bookworm has no uv package)."""
+    uv = run("python3", "-c", "import uv; print(uv.find_uv_bin())").strip()
+    return debootstrap_image(TOOLBOX_IMAGE, TOOLBOX_PACKAGES, progress, {"usr/local/bin/uv": Path(uv)})
 
 
 def serving_requirements(bentofile: Path) -> list[str]:
     return list(yaml.safe_load(bentofile.read_text())["python"]["packages"])
+
+
+def project_requirements() -> list[str]:
+    """Everything the project installs (training stack, tests, CLI): what a naive image would hold."""
+    import tomllib
+
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
 def wheelhouse(requirements: list[str], progress=lambda _: None) -> Path:
@@ -99,7 +132,7 @@ def wheelhouse(requirements: list[str], progress=lambda _: None) -> Path:
     run("python3", "-m", "pip", "download", "-q", "-d", str(partial),
         "-r", str(partial / "requirements.txt"), "-c", str(partial / "constraints.txt"),
         "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
-        *[arg for p in ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "linux_x86_64") for arg in ("--platform", p)])
+        *[arg for p in ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "linux_x86_64") for arg in ("--platform", p)])
     partial.rename(target)
     return target
 
@@ -148,19 +181,22 @@ def bento_build(bentofile: Path, model_env: str, model_tag: str) -> tuple[str, P
     return bento_tag, Path(bentoml.bentos.get(bento_tag).path)
 
 
-def build(model: str, model_tag: str, model_env: str, service: str, progress=lambda _: None) -> BuiltImage:
-    """The service image for one exact model version, tagged <model version>-<git short sha>."""
+def build(model: str, model_tag: str, model_env: str, service: str, progress=lambda _: None,
+          requirements: list[str] | None = None, repository: str | None = None) -> BuiltImage:
+    """The service image for one exact model version, tagged <model version>-<git short sha>.
+    By default it installs the bento's serving requirements into localhost/playserve/<model>;
+    the image benchmark passes the whole project's requirements and another repository."""
     from training.common.store import get, git_sha
 
     stored = get(model_tag)
     bentofile = REPO_ROOT / "bentos" / model / "bentofile.yaml"
     base = ensure_base_image(progress)
-    wheels = wheelhouse(serving_requirements(bentofile), progress)
+    wheels = wheelhouse(requirements or serving_requirements(bentofile), progress)
     progress(f"bentoml build pinned to {stored.tag}")
     bento_tag, bento_path = bento_build(bentofile, model_env, stored.tag)
     revision = git_sha()  # "<sha>", or "<sha>-dirty" when built from uncommitted changes
     tag = image_tag(stored.version, revision[:7])
-    name = f"{LOCAL_PREFIX}/{model}:{tag}"
+    name = f"{LOCAL_PREFIX}/{repository or model}:{tag}"
     with tempfile.TemporaryDirectory(prefix="playserve-image-") as tmp:
         context = Path(tmp)
         shutil.copytree(wheels, context / "wheels", copy_function=os.link)

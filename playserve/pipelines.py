@@ -21,13 +21,15 @@ from hera.workflows.models import (
     WorkflowTemplateRef,
 )
 
+from playserve.images import TOOLBOX_TAG
 from playserve.services import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = REPO_ROOT / "ci" / "argo"
 NAMESPACE = "playserve-pipelines"
-# The toolbox image holds the training stack, git and buildah; built from this repository.
-TOOLBOX = "127.0.0.1:5000/playserve/toolbox:latest"
+# The steps' image (git, buildah, podman, skopeo, uv): `playserve build toolbox && playserve push
+# toolbox --image TAG`, which ci/release.sh does. Its tag names its recipe, like the base image's.
+TOOLBOX = f"{{{{workflow.parameters.registry}}}}/playserve/toolbox:{TOOLBOX_TAG}"
 REPO_URL = "https://github.com/playserve/playserve.git"
 WORKSPACE = "/workspace"
 SCHEDULE = "0 3 * * 1"  # Mondays 03:00: retrain on the week's data
@@ -42,6 +44,8 @@ def _step(name: str, script: str, privileged: bool = False) -> Container:
         working_dir=f"{WORKSPACE}/repo",
         env=[
             Env(name="BENTOML_HOME", value=f"{WORKSPACE}/bentoml"),
+            # Each step is a new pod: the image store lives in the workspace so push finds what build made.
+            Env(name="CONTAINERS_STORAGE_CONF", value=f"{WORKSPACE}/repo/ci/containers/storage-pipeline.conf"),
             Env(name="PLAYSERVE_REGISTRY", value="{{workflow.parameters.registry}}"),
             Env(name="GIT_AUTHOR_NAME", value="playserve-pipeline"),
             Env(name="GIT_AUTHOR_EMAIL", value="pipeline@playserve.invalid"),
