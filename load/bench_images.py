@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,8 +44,7 @@ def cold_start(image: str) -> float:
             raise SystemExit(f"{image} did not become ready:\n{images.run('podman', 'logs', container)}")
         return time.perf_counter() - start
     finally:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", container], capture_output=True,
-                       env={**os.environ, "CONTAINERS_CONF": str(images.CONTAINERS_CONF)})
+        images.run("podman", "rm", "-f", "-t", "0", container)
 
 
 def installed_distributions(image: str) -> int:

@@ -349,15 +349,14 @@ def push(
 ):
     """Copy a locally built image to the registry with skopeo."""
     from playserve import images
-    from playserve.registry import registry_address
+    from playserve.registry import is_local, registry_address
 
     address = registry_address(registry)
     source = f"{images.LOCAL_PREFIX}/{model}:{tag}"
     if not images.image_exists(source):
         raise fail(f"image: {source} is not built here; run `playserve build {model}` first")
-    insecure = address.split(":")[0] in ("127.0.0.1", "localhost")
     try:
-        images.run("skopeo", "copy", "-q", *(["--dest-tls-verify=false"] if insecure else []),
+        images.run("skopeo", "copy", "-q", *(["--dest-tls-verify=false"] if is_local(address) else []),
                    f"containers-storage:{source}", f"docker://{_image(model, tag, address)}")
     except images.BuildError as error:
         raise fail(f"push to {address} failed, nothing changed: {error}") from None

@@ -56,8 +56,11 @@ def run(*command: str, **kwargs) -> str:
 
 
 def image_exists(name: str) -> bool:
-    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-    return subprocess.run(["podman", "image", "exists", name], env=env).returncode == 0
+    try:
+        run("podman", "image", "exists", name)
+    except BuildError:
+        return False
+    return True
 
 
 def debian_mirror() -> str:

@@ -27,9 +27,13 @@ def registry_address(flag: str | None = None) -> str:
     return flag or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
 
 
+def is_local(registry: str) -> bool:
+    """A registry on this machine, spoken to over plain HTTP (no TLS)."""
+    return registry.split(":")[0] in ("127.0.0.1", "localhost")
+
+
 def _base_url(registry: str) -> str:
-    host = registry.split(":")[0]
-    return f"{'http' if host in ('127.0.0.1', 'localhost') else 'https'}://{registry}"
+    return f"{'http' if is_local(registry) else 'https'}://{registry}"
 
 
 def tags(registry: str, model: str) -> list[str]:

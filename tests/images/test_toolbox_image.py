@@ -2,12 +2,10 @@
 steps call, at the tag the committed WorkflowTemplate names."""
 
 import json
-import os
-import subprocess
 
 import yaml
 
-from playserve.images import CONTAINERS_CONF
+from playserve.images import run
 from tests.conftest import REPO, run_cli
 
 
@@ -18,8 +16,6 @@ def test_toolbox_holds_what_the_pipeline_steps_call():
     assert step_images == {f"{{{{workflow.parameters.registry}}}}/playserve/toolbox:{built['tag']}"}
     check = ("for c in bash git buildah podman skopeo runc debootstrap uv; do command -v $c >/dev/null || echo missing $c; done;"
              " python3 -m pip --version >/dev/null || echo missing pip; python3 -m venv /tmp/v || echo missing venv; uv --version")
-    result = subprocess.run(["podman", "run", "--rm", "--pull=never", built["name"], "bash", "-c", check],
-                            capture_output=True, text=True, env={**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)})
+    found = run("podman", "run", "--rm", "--pull=never", built["name"], "bash", "-c", check)
     setup_uv = next(line for line in (REPO / "ci/setup.sh").read_text().splitlines() if line.startswith("UV_VERSION="))
-    assert result.returncode == 0 and "missing" not in result.stdout, result.stdout + result.stderr
-    assert result.stdout.strip().startswith("uv " + setup_uv.split("=")[1]), result.stdout
+    assert "missing" not in found and found.strip().startswith("uv " + setup_uv.split("=")[1]), found
