@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
     git libgomp1                 # libgomp1: LightGBM's OpenMP runtime
     docker-registry buildah skopeo podman runc debootstrap   # images and the local registry (CONTAINERS.md)
+    prometheus                   # the embedded Prometheus, and promtool for the alert rules
 )
 UV_VERSION=0.13.9
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import bentoml
 from pydantic import Field
 
+from bentos.common.observability import ServiceMetrics, ValidationFailures
 from bentos.spend import schemas
 from bentos.spend.frames import records_to_frame
 from bentos.spend.tables import UploadError, read_upload
@@ -27,6 +28,10 @@ Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas
 # The batcher sheds (503) requests it predicts will wait longer than this; it must cover a
 # full-size request (20,000 users take ~0.6 s), not only single records.
 MAX_LATENCY_MS = 3_000
+OUTPUT_BUCKETS = {
+    "expected_spend": [0, 100, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000],
+    "payer_probability": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
+}
 
 
 @bentoml.service(name="spend", traffic={"timeout": 60})
@@ -36,10 +41,14 @@ class Spend:
     def __init__(self) -> None:
         self.model = SpendModel.load(self.model_ref.path)
         self.version = str(self.model_ref.tag)
+        self.metrics = ServiceMetrics("spend", self.version, STORED.info.labels.get("git_sha", "unknown"), OUTPUT_BUCKETS,
+                                      reference=STORED.info.metadata.get("reference"))
 
     @bentoml.api(batchable=True, max_batch_size=schemas.MAX_USERS_PER_REQUEST, max_latency_ms=MAX_LATENCY_MS)
     def predict(self, users: Users) -> list[schemas.Prediction]:
-        expected, probability = self.model.predict_frame(records_to_frame(users, SPEC))
+        frame = records_to_frame(users, SPEC)
+        expected, probability = self.model.predict_frame(frame)
+        self.metrics.observe("predict", {"expected_spend": expected, "payer_probability": probability}, frame)
         return [  # model_construct: the values are ours and already typed; validation would double the cost
             schemas.Prediction.model_construct(user_id=u.id, expected_spend=e, payer_probability=p, model_version=self.version)
             for u, e, p in zip(users, expected.tolist(), probability.tolist())
@@ -53,6 +62,7 @@ class Spend:
             expected, probability = self.model.predict(frame)
         except (UploadError, SchemaError) as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from error
+        self.metrics.observe("predict_table", {"expected_spend": expected, "payer_probability": probability}, frame)
         ids = frame[ID_COLUMN].tolist() if ID_COLUMN in frame.columns else None
         return schemas.TablePrediction.model_construct(
             model_version=self.version, user_id=ids, expected_spend=expected.tolist(), payer_probability=probability.tolist()
@@ -71,3 +81,6 @@ class Spend:
         except (ValueError, SchemaError) as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from error
         return schemas.NudgeEffect(model_version=self.version, **{**effect, "uplift": effect["uplift"].tolist()})
+
+
+Spend.add_asgi_middleware(ValidationFailures, model="spend")

@@ -2,6 +2,7 @@
 
 import json
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from bentos.common.observability import DRIFT_REFRESH_S
 from training.spend import data
 from training.spend.scoring import load
 
@@ -25,6 +27,38 @@ def test_health_and_metrics(spend_server):
     assert httpx.get(f"{spend_server.url}/readyz").status_code == 200
     metrics = httpx.get(f"{spend_server.url}/metrics").text
     assert "bentoml_service_request_total" in metrics or "bentoml_service_request_duration_seconds" in metrics
+
+
+def metric(server, name: str, **labels) -> float:
+    """The value of one series from /metrics, 0 when it is not there yet."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(httpx.get(f"{server.url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return sample.value
+    return 0.0
+
+
+def test_model_metrics_follow_traffic(spend_server, trained):
+    assert metric(spend_server, "playserve_model_info", model="spend", version=trained.model.tag) == 1
+    before = metric(spend_server, "playserve_prediction_expected_spend_count", model="spend")
+    fresh = data.generate(600, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
+    assert httpx.post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=30).status_code == 200
+    assert metric(spend_server, "playserve_prediction_expected_spend_count", model="spend") == before + 600
+    time.sleep(DRIFT_REFRESH_S)  # PSI is recomputed at most this often; the next request refreshes it
+    httpx.post(f"{spend_server.url}/predict", json={"users": records(fresh.head(1))})
+    psi = metric(spend_server, "playserve_feature_psi", model="spend", feature="age")
+    assert 0 < psi < 0.1  # the training population: stable
+
+
+def test_bad_input_is_counted_by_reason_and_field(spend_server):
+    labels = {"model": "spend", "endpoint": "predict", "reason": "finite_number", "field": "users.topup_amount"}
+    before = metric(spend_server, "playserve_validation_failures_total", **labels)
+    bad = {"users": [{**USER, "topup_amount": float("inf")}]}
+    response = httpx.post(f"{spend_server.url}/predict", content=json.dumps(bad), headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert metric(spend_server, "playserve_validation_failures_total", **labels) == before + 1
 
 
 def test_predictions_match_the_model_in_process(spend_server, trained):

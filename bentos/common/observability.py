@@ -1,0 +1,153 @@
+"""Model metrics every service exposes beside BentoML's request metrics, from one helper:
+
+    playserve_model_info{model, version, git_sha}                 1 for the version being served
+    playserve_prediction{model, output}                           histogram of each output
+    playserve_validation_failures_total{model, endpoint, reason, field}
+    playserve_feature_psi{model, feature}                         input drift (tabular models)
+    playserve_input_rows{model, endpoint}                         rows per model call, after adaptive batching
+    playserve_input_bytes{model, endpoint}                        upload sizes (image and video models)
+    playserve_image_decode_failures_total{model, reason}          (image models)
+
+BentoML serves them at /metrics from its multiprocess registry. prometheus_client is imported
+when a service instance is made, inside the worker, after BentoML has set
+PROMETHEUS_MULTIPROC_DIR; imported earlier it would write to a registry nobody reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from training.common.drift import DEFAULT_WINDOW, DriftWindow
+
+PREFIX = "playserve"
+DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often: single-record traffic must not pay for it
+MAX_FIELD_CHARS = 60  # label values stay short and few
+
+
+def failure_reasons(body: bytes) -> set[tuple[str, str]]:
+    """(field, reason) pairs from a 400 body, for both shapes BentoML answers with:
+    pydantic's {"detail": [{"type", "loc"}...]} and an InvalidArgument's [{"error": "field: problem"}]."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {("<body>", "unparsed")}
+    if isinstance(data, dict) and isinstance(data.get("detail"), list):
+        return {(_field(item.get("loc", ())), str(item.get("type", "invalid"))) for item in data["detail"]}
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "error" in data[0]:
+        field = str(data[0]["error"]).split(":", 1)[0] if ":" in str(data[0]["error"]) else "<request>"
+        return {(field[:MAX_FIELD_CHARS], "invalid_argument")}
+    return {("<body>", "unparsed")}
+
+
+def _field(loc: Sequence) -> str:
+    """users.17.age -> users.age: record indices would make a label value per row."""
+    return ".".join(str(part) for part in loc if not isinstance(part, int))[:MAX_FIELD_CHARS] or "<request>"
+
+
+def observe_many(histogram, values: Sequence[float]) -> None:
+    """Histogram.observe for a whole array at once. prometheus_client has no batch call, and
+    750,000 single calls take seconds; this counts with numpy and adds each bucket once, as
+    observe() would (each value in the first bucket whose bound it does not exceed). NaNs are skipped."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    counts = np.bincount(np.searchsorted(histogram._upper_bounds, values, side="left"), minlength=len(histogram._upper_bounds))
+    for bucket, count in zip(histogram._buckets, counts.tolist()):
+        if count:
+            bucket.inc(count)
+    histogram._sum.inc(float(values.sum()))
+
+
+_METRICS: dict[str, object] = {}
+
+
+def _metric(kind: str, name: str, documentation: str, labels: Sequence[str], **options):
+    """The process's one metric of that name: prometheus_client refuses a second registration."""
+    if name not in _METRICS:
+        import prometheus_client
+
+        _METRICS[name] = getattr(prometheus_client, kind)(f"{PREFIX}_{name}", documentation, list(labels), **options)
+    return _METRICS[name]
+
+
+class ServiceMetrics:
+    """One per service instance. `outputs` maps each output name to its histogram buckets;
+    `reference` is the training reference stored with a tabular model (drift)."""
+
+    def __init__(self, model: str, version: str, git_sha: str, outputs: dict[str, Sequence[float]],
+                 reference: dict[str, dict] | None = None, window: int = DEFAULT_WINDOW):
+        self.model = model
+        _metric("Gauge", "model_info", "The model version this service serves (value 1)", ["model", "version", "git_sha"],
+                multiprocess_mode="livemax").labels(model, version, git_sha).set(1)
+        self.predictions = {
+            name: _metric("Histogram", f"prediction_{name}", f"Distribution of the {name} output", ["model"],
+                          buckets=list(buckets)).labels(model)
+            for name, buckets in outputs.items()
+        }
+        self.drift = DriftWindow(reference, window) if reference else None
+        self._drift_updated = 0.0
+
+    def observe(self, endpoint: str, outputs: dict[str, Sequence[float]], features: pd.DataFrame | None = None) -> None:
+        """After a successful prediction: its outputs, its size and (tabular models) its inputs."""
+        for name, values in outputs.items():
+            observe_many(self.predictions[name], values)
+        if features is not None:
+            _metric("Histogram", "input_rows", "Rows per model call (after adaptive batching)", ["model", "endpoint"],
+                    buckets=[1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]).labels(self.model, endpoint).observe(len(features))
+            if self.drift:
+                self.drift.add(features)
+                self._refresh_drift()
+
+    def _refresh_drift(self) -> None:
+        now = time.monotonic()
+        if now - self._drift_updated < DRIFT_REFRESH_S:
+            return
+        self._drift_updated = now
+        gauge = _metric("Gauge", "feature_psi", "Population stability index of a feature over the recent window "
+                        "against the training reference", ["model", "feature"], multiprocess_mode="livemostrecent")
+        for feature, value in self.drift.psi().items():
+            gauge.labels(self.model, feature).set(value)
+
+    def input_bytes(self, endpoint: str, size: int) -> None:
+        _metric("Histogram", "input_bytes", "Upload size in bytes", ["model", "endpoint"],
+                buckets=[1e3, 1e4, 1e5, 1e6, 1e7, 1e8]).labels(self.model, endpoint).observe(size)
+
+    def decode_failure(self, reason: str) -> None:
+        _metric("Counter", "image_decode_failures", "Uploads that are not decodable images", ["model", "reason"]
+                ).labels(self.model, reason).inc()
+
+
+class ValidationFailures:
+    """ASGI middleware counting every 400 answer by endpoint, reason and field. Pydantic refuses
+    bad requests before the service's code runs, so the count is taken from the response."""
+
+    def __init__(self, app, model: str):
+        self.app = app
+        self.model = model
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        status, body = 0, bytearray()
+
+        async def capture(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and status == 400:
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.count(scope["path"].strip("/") or "/", bytes(body))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def count(self, endpoint: str, body: bytes) -> None:
+        counter = _metric("Counter", "validation_failures", "Requests refused as bad input",
+                          ["model", "endpoint", "reason", "field"])
+        for field, reason in failure_reasons(body):
+            counter.labels(self.model, endpoint, reason, field).inc()

@@ -1,0 +1,63 @@
+"""PSI against the training reference: near zero for the training population, large for a
+shifted one, and missing or unseen values counted as their own bin."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.common.drift import DriftWindow, psi, reference_shares, window_shares
+from training.spend import data
+from training.spend.features import infer_spec
+from training.spend.train import reference_statistics
+
+
+@pytest.fixture(scope="module")
+def reference():
+    frame = data.generate(20_000, seed=3).frame
+    spec = infer_spec(frame, {data.ID, data.TARGET, data.GROUP})
+    return reference_statistics(frame[spec.columns], spec), spec
+
+
+def test_psi_of_identical_shares_is_zero_and_grows_with_shift():
+    expected = np.full(10, 0.1)
+    assert psi(expected, expected) == pytest.approx(0.0)
+    assert 0 < psi(expected, np.r_[0.15, np.full(9, 0.85 / 9)]) < psi(expected, np.r_[0.5, np.full(9, 0.5 / 9)])
+
+
+def test_psi_counts_a_bin_that_empties_instead_of_dividing_by_zero():
+    assert np.isfinite(psi([0.5, 0.5], [1.0, 0.0])) and psi([0.5, 0.5], [1.0, 0.0]) > 1
+
+
+def test_fresh_sample_of_the_training_population_is_stable(reference):
+    stats, spec = reference
+    window = DriftWindow(stats)
+    window.add(data.generate(5_000, seed=4).frame[spec.columns])
+    values = window.psi()
+    assert set(values) == set(spec.columns) and max(values.values()) < 0.1
+
+
+def test_shifted_feature_is_flagged_and_others_are_not(reference):
+    stats, spec = reference
+    fresh = data.generate(5_000, seed=5).frame[spec.columns]
+    fresh["age"] = fresh["age"] + 15  # an older audience
+    window = DriftWindow(stats)
+    window.add(fresh)
+    values = window.psi()
+    assert values["age"] > 0.25 and values["login_count"] < 0.1
+
+
+def test_missing_and_unseen_categories_fall_in_the_missing_bin(reference):
+    stats, spec = reference
+    name = next(iter(spec.categorical))
+    shares = window_shares(pd.Series([None, "never-seen", spec.categorical[name][0], None]), stats[name])
+    assert shares[-1] == pytest.approx(0.75) and shares.sum() == pytest.approx(1.0)
+    assert len(shares) == len(reference_shares(stats[name]))
+
+
+def test_window_keeps_the_newest_rows_and_waits_for_enough(reference):
+    stats, spec = reference
+    window = DriftWindow(stats, size=1_000, min_rows=600)
+    window.add(data.generate(500, seed=6).frame[spec.columns])
+    assert window.psi() == {}
+    window.add(data.generate(2_000, seed=7).frame[spec.columns])
+    assert len(window.rows["age"]) == 1_000 and set(window.psi()) == set(spec.columns)
