@@ -12,17 +12,12 @@ alternating the two images on every run. Writes load/results/images.md and image
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
+from load.results_file import run_facts, write
 from playserve import images, services
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODEL = "spend"
 
 
@@ -113,14 +108,9 @@ def main() -> None:
         "model": built[False].model_tag, "runs": args.runs, "base_s": base_s,
         "serving": summary(*times[False], built[False]),
         "naive": summary(*times[True], built[True]),
-        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-        "command": "python -m load.bench_images" + (f" --runs {args.runs}" if args.runs != 3 else ""),
+        **run_facts("python -m load.bench_images" + (f" --runs {args.runs}" if args.runs != 3 else "")),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "images.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / "images.md").write_text(render(report))
-    print(render(report))
+    write("images", report, render)
 
 
 if __name__ == "__main__":

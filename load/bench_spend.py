@@ -12,26 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import numpy as np
 import orjson
 
+from load.results_file import run_facts, write
 from playserve import services
 from training.spend import data
 from training.spend.scoring import load
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CHUNK = 10_000  # users per HTTP batch request
 IN_FLIGHT = 2  # batch requests in flight, so client encoding overlaps server work
 CONCURRENCY = (1, 8, 32)
@@ -179,14 +174,9 @@ def main() -> None:
         "model": stored.tag,
         "http_over_in_process": report["http_batch"]["users_per_s"] / report["in_process"]["users_per_s"],
         "table_over_in_process": report["http_table"]["users_per_s"] / report["in_process"]["users_per_s"],
-        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-        "command": "python -m load.bench_spend" + (f" --users {args.users}" if args.users != data.DEFAULT_USERS else ""),
+        **run_facts("python -m load.bench_spend" + (f" --users {args.users}" if args.users != data.DEFAULT_USERS else "")),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "spend.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / "spend.md").write_text(render(report))
-    print(render(report))
+    write("spend", report, render)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,10 @@ class Report:
 
 
 def targets(root: Path = REPO_ROOT) -> list[Path]:
-    """Every kustomization that is deployed as a whole: each overlay/<env>/<model>, argocd/, and
-    the Argo Workflows pipelines in ci/argo/."""
+    """Every kustomization that is deployed as a whole: each overlay/<env>/<model>, argocd/, the
+    Argo Workflows pipelines in ci/argo/, and monitoring/ (alert rules)."""
     overlays = sorted(p.parent for p in (root / "manifests" / "overlays").glob("*/*/kustomization.yaml"))
-    return [*overlays, root / "argocd", root / "ci" / "argo"]
+    return [*overlays, root / "argocd", root / "ci" / "argo", root / "monitoring"]
 
 
 def render(directory: Path) -> list[dict]:
@@ -59,8 +59,10 @@ def validate_object(obj: dict) -> str | None:
         schema = crd_schema(api_version, kind)
         if schema is None:
             return f"no schema for {api_version} {kind} in {CRD_SCHEMAS}"
+        # Not jsonschema.validate: it first checks the schema itself, and the Prometheus Operator's
+        # CRD schemas hold Go regexes such as ^(?i)(abort|warn)?$ that Python's re rejects.
         try:
-            jsonschema.validate(obj, schema)
+            jsonschema.validators.validator_for(schema)(schema).validate(obj)
         except jsonschema.ValidationError as error:
             return f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
         return None

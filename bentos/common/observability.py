@@ -1,7 +1,7 @@
 """Model metrics every service exposes beside BentoML's request metrics, from one helper:
 
     playserve_model_info{model, version, git_sha}                 1 for the version being served
-    playserve_prediction{model, output}                           histogram of each output
+    playserve_prediction{model, output}                           histogram of each output value
     playserve_validation_failures_total{model, endpoint, reason, field}
     playserve_feature_psi{model, feature}                         input drift (tabular models)
     playserve_input_rows{model, endpoint}                         rows per model call, after adaptive batching
@@ -27,6 +27,11 @@ from training.common.drift import DEFAULT_WINDOW, DriftWindow
 PREFIX = "playserve"
 DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often: single-record traffic must not pay for it
 MAX_FIELD_CHARS = 60  # label values stay short and few
+# One bucket set for every output of every model, so dashboards and alerts need no per-model
+# queries: fine steps over [0, 1] for probabilities and scores, then 1-2-5 steps up to a million
+# for counts and amounts.
+PREDICTION_BUCKETS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1,
+                      2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6)
 
 
 def failure_reasons(body: bytes) -> set[tuple[str, str]]:
@@ -75,26 +80,23 @@ def _metric(kind: str, name: str, documentation: str, labels: Sequence[str], **o
 
 
 class ServiceMetrics:
-    """One per service instance. `outputs` maps each output name to its histogram buckets;
-    `reference` is the training reference stored with a tabular model (drift)."""
+    """One per service instance; `reference` is the training reference stored with a tabular
+    model (drift)."""
 
-    def __init__(self, model: str, version: str, git_sha: str, outputs: dict[str, Sequence[float]],
-                 reference: dict[str, dict] | None = None, window: int = DEFAULT_WINDOW):
+    def __init__(self, model: str, version: str, git_sha: str, reference: dict[str, dict] | None = None,
+                 window: int = DEFAULT_WINDOW):
         self.model = model
         _metric("Gauge", "model_info", "The model version this service serves (value 1)", ["model", "version", "git_sha"],
                 multiprocess_mode="livemax").labels(model, version, git_sha).set(1)
-        self.predictions = {
-            name: _metric("Histogram", f"prediction_{name}", f"Distribution of the {name} output", ["model"],
-                          buckets=list(buckets)).labels(model)
-            for name, buckets in outputs.items()
-        }
         self.drift = DriftWindow(reference, window) if reference else None
         self._drift_updated = 0.0
 
     def observe(self, endpoint: str, outputs: dict[str, Sequence[float]], features: pd.DataFrame | None = None) -> None:
         """After a successful prediction: its outputs, its size and (tabular models) its inputs."""
+        histogram = _metric("Histogram", "prediction", "Distribution of each output's values", ["model", "output"],
+                            buckets=PREDICTION_BUCKETS)
         for name, values in outputs.items():
-            observe_many(self.predictions[name], values)
+            observe_many(histogram.labels(self.model, name), values)
         if features is not None:
             _metric("Histogram", "input_rows", "Rows per model call (after adaptive batching)", ["model", "endpoint"],
                     buckets=[1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]).labels(self.model, endpoint).observe(len(features))

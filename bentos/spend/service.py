@@ -28,10 +28,6 @@ Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas
 # The batcher sheds (503) requests it predicts will wait longer than this; it must cover a
 # full-size request (20,000 users take ~0.6 s), not only single records.
 MAX_LATENCY_MS = 3_000
-OUTPUT_BUCKETS = {
-    "expected_spend": [0, 100, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000],
-    "payer_probability": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
-}
 
 
 @bentoml.service(name="spend", traffic={"timeout": 60})
@@ -41,7 +37,7 @@ class Spend:
     def __init__(self) -> None:
         self.model = SpendModel.load(self.model_ref.path)
         self.version = str(self.model_ref.tag)
-        self.metrics = ServiceMetrics("spend", self.version, STORED.info.labels.get("git_sha", "unknown"), OUTPUT_BUCKETS,
+        self.metrics = ServiceMetrics("spend", self.version, STORED.info.labels.get("git_sha", "unknown"),
                                       reference=STORED.info.metadata.get("reference"))
 
     @bentoml.api(batchable=True, max_batch_size=schemas.MAX_USERS_PER_REQUEST, max_latency_ms=MAX_LATENCY_MS)

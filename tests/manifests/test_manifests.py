@@ -21,13 +21,13 @@ def rendered(env: str, model: str = "spend") -> dict[str, dict]:
 def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
-    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 3, "ci/argo": 2}
-    assert report.validated == report.objects == 17
+    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 3, "ci/argo": 2, "monitoring": 4}
+    assert report.validated == report.objects == 21
 
 
 def test_validate_command_prints_counts():
     summary = json.loads(run_cli("validate").stdout)
-    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 17
+    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 21
 
 
 def _spend_objects():

@@ -42,10 +42,10 @@ def metric(server, name: str, **labels) -> float:
 
 def test_model_metrics_follow_traffic(spend_server, trained):
     assert metric(spend_server, "playserve_model_info", model="spend", version=trained.model.tag) == 1
-    before = metric(spend_server, "playserve_prediction_expected_spend_count", model="spend")
+    before = metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend")
     fresh = data.generate(600, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
     assert httpx.post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=30).status_code == 200
-    assert metric(spend_server, "playserve_prediction_expected_spend_count", model="spend") == before + 600
+    assert metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend") == before + 600
     time.sleep(DRIFT_REFRESH_S)  # PSI is recomputed at most this often; the next request refreshes it
     httpx.post(f"{spend_server.url}/predict", json={"users": records(fresh.head(1))})
     psi = metric(spend_server, "playserve_feature_psi", model="spend", feature="age")

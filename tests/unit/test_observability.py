@@ -50,12 +50,12 @@ def test_service_metrics_expose_info_predictions_rows_and_drift():
     import pandas as pd
 
     reference = {"x": {"edges": [1.0, 2.0], "shares": [0.3, 0.4, 0.3], "missing_share": 0.0}}
-    metrics = ServiceMetrics("unit", "unit:v1", "abc123", {"score": [0.5, 1.0]}, reference=reference, window=10)
+    metrics = ServiceMetrics("unit", "unit:v1", "abc123", reference=reference, window=10)
     metrics.drift.min_rows = 10
     metrics.observe("predict", {"score": [0.2, 0.7, 0.9]}, pd.DataFrame({"x": [5.0] * 10}))
     text = "\n".join(_exposition(REGISTRY))
     assert 'playserve_model_info{git_sha="abc123",model="unit",version="unit:v1"} 1.0' in text
-    assert 'playserve_prediction_score_bucket{le="0.5",model="unit"} 1.0' in text
+    assert 'playserve_prediction_bucket{le="0.5",model="unit",output="score"} 1.0' in text
     assert 'playserve_input_rows_count{endpoint="predict",model="unit"} 1.0' in text
     psi = float(next(line for line in text.splitlines() if line.startswith('playserve_feature_psi{feature="x",model="unit"}')).split()[-1])
     assert psi > 1  # every row above the top decile edge
