@@ -44,8 +44,8 @@ def failure_reasons(body: bytes) -> set[tuple[str, str]]:
     if isinstance(data, dict) and isinstance(data.get("detail"), list):
         return {(_field(item.get("loc", ())), str(item.get("type", "invalid"))) for item in data["detail"]}
     if isinstance(data, list) and data and isinstance(data[0], dict) and "error" in data[0]:
-        field = str(data[0]["error"]).split(":", 1)[0] if ":" in str(data[0]["error"]) else "<request>"
-        return {(field[:MAX_FIELD_CHARS], "invalid_argument")}
+        field, colon, _ = str(data[0]["error"]).partition(":")
+        return {((field if colon else "<request>")[:MAX_FIELD_CHARS], "invalid_argument")}
     return {("<body>", "unparsed")}
 
 
