@@ -21,10 +21,14 @@ from playserve import images, services
 MODEL = "spend"
 
 
+def requirements(naive: bool) -> list[str]:
+    return images.project_requirements() if naive else images.serving_requirements(images.REPO_ROOT / "bentos" / MODEL / "bentofile.yaml")
+
+
 def timed_build(model_tag: str, naive: bool) -> tuple[images.BuiltImage, float]:
-    extra = {"requirements": images.project_requirements(), "repository": f"{MODEL}-naive"} if naive else {}
     start = time.perf_counter()
-    built = images.build(MODEL, model_tag, services.MODEL_ENV[MODEL], services.SERVICES[MODEL], **extra)
+    built = images.build(MODEL, model_tag, services.MODEL_ENV[MODEL], services.SERVICES[MODEL],
+                         requirements=requirements(naive), repository=f"{MODEL}-naive" if naive else MODEL)
     return built, time.perf_counter() - start
 
 
@@ -93,8 +97,7 @@ def main() -> None:
     images.ensure_base_image()
     base_s = time.perf_counter() - start
     for naive in (False, True):  # fill the wheelhouses so the timed builds compare like with like
-        images.wheelhouse(images.project_requirements() if naive else
-                          images.serving_requirements(images.REPO_ROOT / "bentos" / MODEL / "bentofile.yaml"))
+        images.wheelhouse(requirements(naive))
     times = {False: ([], []), True: ([], [])}
     built = {}
     for _ in range(args.runs):

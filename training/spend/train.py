@@ -20,6 +20,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from training.common.drift import window_shares
 from training.common.metrics import payer_metrics, regression_metrics
 from training.spend import data as synthetic
 from training.spend.features import FeatureSpec, SchemaError, infer_spec, to_model_frame
@@ -140,26 +141,20 @@ def knn_baseline(spec: FeatureSpec, x_train: pd.DataFrame, y_train: np.ndarray, 
 
 
 def reference_statistics(x: pd.DataFrame, spec: FeatureSpec) -> dict:
-    """Per-feature decile edges and shares (numeric) or category shares: the drift baseline."""
+    """Per-feature decile edges (numeric) or categories, and the shares of each bin and of
+    missing values: the drift baseline. The shares come from the function the services use on
+    their recent requests (training.common.drift), so both sides bin alike."""
     stats = {}
     for name in spec.numeric:
         values = x[name].to_numpy()
         present = values[~np.isnan(values)]
         edges = np.unique(np.quantile(present, np.linspace(0.1, 0.9, 9))) if len(present) else np.array([])
-        counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
-        stats[name] = {
-            "edges": edges.tolist(),
-            "shares": (counts / max(len(values), 1)).tolist(),
-            "missing_share": float(np.isnan(values).mean()),
-            "mean": float(present.mean()) if len(present) else None,
-        }
+        stats[name] = {"edges": edges.tolist(), "mean": float(present.mean()) if len(present) else None}
     for name, categories in spec.categorical.items():
-        shares = x[name].value_counts(normalize=True, dropna=False)
-        stats[name] = {
-            "categories": categories,
-            "shares": [float(shares.get(c, 0.0)) for c in categories],
-            "missing_share": float(x[name].isna().mean()),
-        }
+        stats[name] = {"categories": categories}
+    for name, bins in stats.items():
+        *shares, missing = window_shares(x[name], bins).tolist()
+        bins |= {"shares": shares, "missing_share": missing}
     return stats
 
 
