@@ -21,13 +21,13 @@ def rendered(env: str, model: str = "spend") -> dict[str, dict]:
 def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
-    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 3, "ci/argo": 2, "monitoring": 4}
-    assert report.validated == report.objects == 21
+    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 5, "ci/argo": 2, "monitoring": 6}
+    assert report.validated == report.objects == 25
 
 
 def test_validate_command_prints_counts():
     summary = json.loads(run_cli("validate").stdout)
-    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 21
+    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 25
 
 
 def _spend_objects():
@@ -101,9 +101,19 @@ def test_one_resource_per_file_named_component_kind():
         assert path.name == f"{docs[0]['metadata']['name']}-{docs[0]['kind'].lower()}.yaml", path
 
 
+def argocd_objects() -> dict[tuple[str, str], dict]:
+    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in render(REPO_ROOT / "argocd")}
+
+
+def assert_project_allows(project: dict, obj: dict) -> None:
+    allowed = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
+    assert (obj["apiVersion"].rpartition("/")[0], obj["kind"]) in allowed, obj["kind"]
+    assert any(fnmatch.fnmatch(obj["metadata"]["namespace"], d["namespace"]) for d in project["spec"]["destinations"])
+
+
 def test_applicationset_covers_every_overlay_and_the_project_allows_it():
-    argocd = {obj["kind"]: obj for obj in render(REPO_ROOT / "argocd")}
-    appset, project = argocd["ApplicationSet"], argocd["AppProject"]
+    argocd = argocd_objects()
+    appset, project = argocd["ApplicationSet", "playserve"], argocd["AppProject", "playserve"]
     pattern = appset["spec"]["generators"][0]["git"]["directories"][0]["path"]
     overlay_dirs = [str(t.relative_to(REPO_ROOT)) for t in targets() if "overlays" in t.parts]
     assert overlay_dirs and all(fnmatch.fnmatch(d, pattern) for d in overlay_dirs)
@@ -111,14 +121,24 @@ def test_applicationset_covers_every_overlay_and_the_project_allows_it():
     assert template["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert template["source"]["repoURL"] in project["spec"]["sourceRepos"]
     assert appset["spec"]["generators"][0]["git"]["repoURL"] == template["source"]["repoURL"]
-    allowed = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
     for target in overlay_dirs:
         env = Path(target).parts[2]
         for obj in render(REPO_ROOT / target):
-            assert (obj["apiVersion"].rpartition("/")[0], obj["kind"]) in allowed, obj["kind"]
-            assert any(fnmatch.fnmatch(obj["metadata"]["namespace"], d["namespace"]) for d in project["spec"]["destinations"])
+            assert_project_allows(project, obj)
             assert obj["metadata"]["namespace"] == f"playserve-{env}"
     assert {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]} in template["ignoreDifferences"]
+
+
+def test_monitoring_application_syncs_rules_and_dashboards_its_project_allows():
+    argocd = argocd_objects()
+    app = argocd["Application", "playserve-monitoring"]
+    project = argocd["AppProject", app["spec"]["project"]]
+    assert app["spec"]["source"]["path"] == "monitoring" and app["spec"]["destination"]["namespace"] == "monitoring"
+    assert app["spec"]["source"]["repoURL"] in project["spec"]["sourceRepos"]
+    objects = render(REPO_ROOT / "monitoring")
+    assert {obj["kind"] for obj in objects} == {"PrometheusRule", "ConfigMap"}
+    for obj in objects:
+        assert_project_allows(project, obj)
 
 
 def test_pipelines_are_committed_as_rendered():

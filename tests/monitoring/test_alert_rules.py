@@ -11,35 +11,37 @@ import yaml
 from playserve.monitoring import RUNBOOKS_URL, alerts, write_rule_files
 from tests.conftest import REPO
 
-OK = 'bentoml_service_request_total{endpoint="/predict",http_response_code="200",service_name="spend"}'
-ERR = 'bentoml_service_request_total{endpoint="/predict",http_response_code="500",service_name="spend"}'
+NS = 'namespace="playserve-prod"'
+OK = f'bentoml_service_request_total{{endpoint="/predict",http_response_code="200",service_name="spend",{NS}}}'
+ERR = f'bentoml_service_request_total{{endpoint="/predict",http_response_code="500",service_name="spend",{NS}}}'
+SPEND = {"service_name": "spend", "namespace": "playserve-prod"}
 
 
 def latency(endpoint: str, fast: str, slow: str) -> list[dict]:
     """Duration buckets: `fast` requests under 100 ms, `slow` ones between 0.5 and 1 s (per minute)."""
-    name = f'bentoml_service_request_duration_seconds_bucket{{endpoint="{endpoint}",http_response_code="200",service_name="spend"'
+    name = f'bentoml_service_request_duration_seconds_bucket{{endpoint="{endpoint}",http_response_code="200",service_name="spend",{NS}'
     return [{"series": f'{name},le="{le}"}}', "values": values} for le, values in
             (("0.1", f"0+{fast}x40"), ("0.5", f"0+{fast}x40"), ("1", f"0+{int(fast) + int(slow)}x40"), ("+Inf", f"0+{int(fast) + int(slow)}x40"))]
 
 
 POD = '{namespace="playserve-prod",pod="spend-7d9f",container="spend"'
 ARGO = 'argocd_app_info{project="playserve",name="spend-prod",dest_namespace="playserve-prod"'
-PREDICTION = '{model="spend",output="expected_spend"}'
+PREDICTION = f'{{model="spend",output="expected_spend",{NS}}}'
 
 # alert -> (eval time, series when it should fire, series when it should not, labels it fires with)
 CASES = {
     "PlayserveErrorBudgetFastBurn": ("70m", [{"series": OK, "values": "0+100x80"}, {"series": ERR, "values": "0+10x80"}],
                                      [{"series": OK, "values": "0+100x80"}, {"series": ERR, "values": "0+0.05x80"}],
-                                     {"service_name": "spend"}),
+                                     SPEND),
     "PlayserveErrorBudgetSlowBurn": ("1500m", [{"series": OK, "values": "0+1000x1560"}, {"series": ERR, "values": "0+5x1560"}],
                                      [{"series": OK, "values": "0+1000x1560"}, {"series": ERR, "values": "0+0.5x1560"}],
-                                     {"service_name": "spend"}),
+                                     SPEND),
     "PlayserveLatencyP99High": ("25m", latency("/predict", "10", "90"),
                                 # slow bulk uploads are not interactive and must not page
                                 latency("/predict", "100", "0") + latency("/predict_table", "0", "50"),
-                                {"service_name": "spend"}),
+                                SPEND),
     "PlayserveNoTraffic": ("50m", [{"series": OK, "values": "100x60"}], [{"series": OK, "values": "0+5x60"}],
-                           {"service_name": "spend"}),
+                           SPEND),
     "PlayservePodRestarting": ("25m", [{"series": f"kube_pod_container_status_restarts_total{POD}}}", "values": "0+1x30"}],
                                [{"series": f"kube_pod_container_status_restarts_total{POD}}}", "values": "0x30"},
                                 {"series": 'kube_pod_container_status_restarts_total{namespace="kube-system",pod="x",container="x"}', "values": "0+1x30"}],
@@ -47,15 +49,15 @@ CASES = {
     "PlayservePodCrashLooping": ("30m", [{"series": f'kube_pod_container_status_waiting_reason{POD},reason="CrashLoopBackOff"}}', "values": "1x40"}],
                                  [{"series": f'kube_pod_container_status_waiting_reason{POD},reason="CrashLoopBackOff"}}', "values": "0x40"}],
                                  {"namespace": "playserve-prod", "pod": "spend-7d9f", "container": "spend", "reason": "CrashLoopBackOff"}),
-    "PlayserveFeatureDrift": ("40m", [{"series": 'playserve_feature_psi{model="spend",feature="age",pod="a"}', "values": "0.4x60"}],
-                              [{"series": 'playserve_feature_psi{model="spend",feature="age",pod="a"}', "values": "0.05x60"}],
-                              {"model": "spend", "feature": "age"}),
+    "PlayserveFeatureDrift": ("40m", [{"series": f'playserve_feature_psi{{model="spend",feature="age",pod="a",{NS}}}', "values": "0.4x60"}],
+                              [{"series": f'playserve_feature_psi{{model="spend",feature="age",pod="a",{NS}}}', "values": "0.05x60"}],
+                              {"model": "spend", "feature": "age", "namespace": "playserve-prod"}),
     # Mean 100 for a day, then 200: compared with the same hour yesterday, +100%.
     "PlayservePredictionShift": ("1700m", [{"series": f"playserve_prediction_count{PREDICTION}", "values": "0+600x170"},
                                            {"series": f"playserve_prediction_sum{PREDICTION}", "values": "0+60000x150 9120000+120000x19"}],
                                  [{"series": f"playserve_prediction_count{PREDICTION}", "values": "0+600x170"},
                                   {"series": f"playserve_prediction_sum{PREDICTION}", "values": "0+60000x170"}],
-                                 {"model": "spend", "output": "expected_spend"}),
+                                 {"model": "spend", "output": "expected_spend", "namespace": "playserve-prod"}),
     "PlayserveArgoAppOutOfSync": ("20m", [{"series": f'{ARGO},sync_status="OutOfSync",health_status="Healthy"}}', "values": "1x30"}],
                                   [{"series": f'{ARGO},sync_status="Synced",health_status="Healthy"}}', "values": "1x30"}],
                                   {"name": "spend-prod", "dest_namespace": "playserve-prod"}),
