@@ -246,7 +246,7 @@ registry_app = typer.Typer(help="The embedded OCI registry on 127.0.0.1 (Debian'
 app.add_typer(registry_app, name="registry")
 RegistryOpt = Annotated[Optional[str], typer.Option("--registry", help="host:port; default $PLAYSERVE_REGISTRY or 127.0.0.1:5000.")]
 EnvOpt = Annotated[str, typer.Option("--env", help="staging or prod.")]
-REGISTRY_HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve")) / "registry"
+REGISTRY_HOME = services.HOME / "registry"
 
 
 @registry_app.command("up")
@@ -452,16 +452,25 @@ def history(
 
 
 @app.command("up")
-def up(port: PortOpt = 3000):
-    """The embedded default: train the spend model if the store has none, then serve it."""
+def up(port: PortOpt = 3000,
+       prometheus_port: Annotated[int, typer.Option("--prometheus-port", help="Port of the local Prometheus on 127.0.0.1.")] = 9090):
+    """The embedded default: train the spend model if the store has none, serve it, and run a local
+    Prometheus scraping it with the alert rules loaded (Ctrl-C stops both)."""
+    from playserve import local_prometheus
     from training.common.store import list_models
 
     if not list_models("spend"):
         err.print("no spend model in the store: training one on the synthetic default")
         train_spend(data_file=None, target="spend_30d", id_column="user_id", group="group", control="control",
                     users=None, seed=0, runs_dir=Path("runs"), as_json=False)
-    print(services.how_to_call("spend", port), flush=True)  # plain print: rich would wrap the commands
-    services.exec_serve("spend", port=port, tag="spend:latest")
+    try:
+        with local_prometheus.running(services.HOME / "prometheus", prometheus_port, {"spend": port}) as prometheus:
+            print(services.how_to_call("spend", port), flush=True)  # plain print: rich would wrap the commands
+            print(f"Prometheus: {prometheus}  (alert rules: {prometheus}/alerts, targets: {prometheus}/targets)", flush=True)
+            code = services.serve_until_stopped("spend", port=port, tag="spend:latest")
+    except (RuntimeError, FileNotFoundError) as error:
+        raise fail(str(error)) from None
+    raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover - console script entry point

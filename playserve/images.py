@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from playserve.services import HOME
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = REPO_ROOT / "ci" / "containers" / "containers.conf"
 BASE_PACKAGES = "python3,python3-venv,ca-certificates,libgomp1"  # libgomp1: LightGBM's OpenMP
@@ -40,7 +42,7 @@ TOOLBOX_TAG = recipe_tag(TOOLBOX_PACKAGES)
 TOOLBOX_IMAGE = f"{LOCAL_PREFIX}/toolbox:{TOOLBOX_TAG}"
 SOURCE_URL = "https://github.com/playserve/playserve"
 UID = 10001  # the manifests' runAsUser
-CACHE = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))
+CACHE = HOME  # base images and wheelhouse live beside the registry and Prometheus state
 
 
 class BuildError(RuntimeError):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -12,6 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"spend": "bentos.spend.service:Spend"}
 MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL"}  # which model version a service loads
+HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))  # local state: registry, Prometheus, caches
 
 
 def wait_until_ok(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
@@ -55,6 +58,21 @@ def exec_serve(model: str, port: int, tag: str) -> None:
     command = serve_command(model, port)
     get(tag)
     os.execve(command[0], command, serve_env(model, tag))
+
+
+def serve_until_stopped(model: str, port: int, tag: str) -> int:
+    """Run the BentoML server as a child until it exits or this process is told to stop (Ctrl-C,
+    SIGTERM); then stop the child by PID so it finishes in-flight requests. Returns its exit code."""
+    from training.common.store import get
+
+    get(tag)  # a missing model is a clear error here, not a server crash at start
+    process = subprocess.Popen(serve_command(model, port), env=serve_env(model, tag))
+    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # the terminal sent SIGINT to the child as well
+        process.terminate()
+        return process.wait()
 
 
 def how_to_call(model: str, port: int) -> str:

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import time
 
 import httpx
 import numpy as np
@@ -113,20 +114,33 @@ def test_wrong_target_column_is_named(own_table, tmp_path):
     assert result.returncode == 2 and "revenue" in result.stderr
 
 
-def test_up_trains_when_the_store_is_empty_then_serves(tmp_path):
-    """The README's run command on an empty store: train the default model, serve it, answer."""
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "store")}
+def test_up_trains_when_the_store_is_empty_then_serves_with_a_prometheus_scraping_it(tmp_path):
+    """The README's run command on an empty store: train the default model, serve it, answer; the
+    local Prometheus scrapes the service with the rules loaded, and stopping `up` stops both."""
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "store"), "PLAYSERVE_HOME": str(tmp_path / "home")}
     assert "no models yet" in run_cli("models", "spend", env=env).stderr
-    port = free_port()
+    port, prometheus_port = free_port(), free_port()
+    prometheus = f"http://127.0.0.1:{prometheus_port}"
     log = tmp_path / "up.log"
-    process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port)], env=env, cwd=tmp_path,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port), "--prometheus-port", str(prometheus_port)], env=env,
+                               cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
         assert wait_until_ok(f"http://127.0.0.1:{port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
         example = (REPO / "bentos/spend/example_request.json").read_text()
         response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
         assert response.status_code == 200, log.read_text()
         assert "registered spend:" in log.read_text() and f"127.0.0.1:{port}/predict" in log.read_text()
+        assert f"Prometheus: {prometheus}" in log.read_text()
+        rules = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
+        assert len(rules) >= 4
+        deadline = time.monotonic() + 60  # the first scrape comes within one 15 s interval
+        while time.monotonic() < deadline and not httpx.get(f"{prometheus}/api/v1/query", params={"query": "playserve_model_info"}).json()["data"]["result"]:
+            time.sleep(1)
+        (info,) = httpx.get(f"{prometheus}/api/v1/query", params={"query": "playserve_model_info"}).json()["data"]["result"]
+        assert info["metric"]["namespace"] == "playserve-local" and info["metric"]["model"] == "spend"
     finally:
         stop_server(process)
+    assert process.returncode is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{prometheus}/-/ready")
     assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 1
