@@ -1,5 +1,6 @@
-"""Spend benchmark: 750,000 users in process vs through the HTTP batch endpoint, and
-single-record latency at several concurrency levels, measured in one run.
+"""Spend bulk benchmark: 750,000 users in process vs through the HTTP batch endpoint and the
+Parquet upload, measured in one run. Single-record requests at several concurrency levels, with
+and without adaptive batching, are load/bench.py's (python -m load.bench spend).
 
     .venv/bin/python -m load.bench_spend [--users 750000] [--model spend:latest]
 
@@ -10,11 +11,7 @@ so HTTP figures include the client's JSON work, as a real batch job's would.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
-import subprocess
-import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,15 +19,13 @@ import httpx
 import numpy as np
 import orjson
 
+from load.bench import start_service
 from load.results_file import run_facts, write
-from playserve import services
 from training.spend import data
 from training.spend.scoring import load
 
 CHUNK = 10_000  # users per HTTP batch request
 IN_FLIGHT = 2  # batch requests in flight, so client encoding overlaps server work
-CONCURRENCY = (1, 8, 32)
-SINGLE_REQUESTS = 1_500  # per concurrency level
 SEED = 42
 
 
@@ -80,41 +75,6 @@ def http_table(url: str, frame) -> dict:
             "requests": 1, "p50_ms": seconds * 1000, "p99_ms": seconds * 1000}
 
 
-async def single_records(url: str, records: list[dict], concurrency: int, total: int) -> dict:
-    latencies, errors = [], 0
-    bodies = [orjson.dumps({"users": [records[i % len(records)]]}) for i in range(total)]
-    queue = iter(bodies)
-
-    async def worker(client: httpx.AsyncClient):
-        nonlocal errors
-        for body in queue:
-            sent = time.perf_counter()
-            response = await client.post(f"{url}/predict", content=body, headers={"content-type": "application/json"})
-            latencies.append(time.perf_counter() - sent)
-            errors += response.status_code != 200
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        seconds = time.perf_counter() - start
-    return {
-        "concurrency": concurrency, "requests": total, "errors": errors, "requests_per_s": total / seconds,
-        "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
-    }
-
-
-def start_server(tag: str) -> tuple[subprocess.Popen, str]:
-    port = services.free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench-spend-", suffix=".log", delete=False)
-    process = subprocess.Popen(services.serve_command("spend", port), env=services.serve_env("spend", tag), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if services.wait_until_ok(f"{url}/readyz", 90, alive=lambda: process.poll() is None):
-        return process, url
-    process.kill()
-    sys.exit(f"server did not become ready; log: {log.name}")
-
-
 def verdict(row: dict) -> str:
     met = row["seconds"] < 30 and row["errors"] == 0 and row["users"] >= 750_000
     return f"**{'met' if met else 'NOT met'}** ({row['seconds']:.1f} s)"
@@ -140,11 +100,7 @@ def render(report: dict) -> str:
         f"Parquet upload **{report['table_over_in_process']:.3f}**. "
         f"Target, 750,000 users through the service in under 30 s: JSON records {verdict(hb)}, Parquet upload {verdict(ht)}.",
         "",
-        "## Single-record requests (measured first, before any bulk traffic)",
-        "",
-        "| concurrent clients | requests | errors | requests/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---|---|",
-        *(f"| {r['concurrency']} | {r['requests']:,} | {r['errors']} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |" for r in report["single"]),
+        "Single-record requests: [bench-spend.md](bench-spend.md) (`python -m load.bench spend`).",
         "",
     ]
     return "\n".join(lines)
@@ -154,19 +110,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=data.DEFAULT_USERS)
     parser.add_argument("--model", default="spend:latest")
-    parser.add_argument("--requests", type=int, default=SINGLE_REQUESTS, help="single-record requests per concurrency level")
     args = parser.parse_args()
 
     stored, model = load(args.model)
     frame = data.generate(args.users, seed=SEED).frame.drop(columns=[data.TARGET, data.GROUP])
     records = orjson.loads(frame.to_json(orient="records"))
-    process, url = start_server(stored.tag)
+    process, url = start_service("spend", stored.tag, batching=True)
     try:
-        asyncio.run(single_records(url, records, 4, 200))  # warm-up
-        # Single records first: BentoML's adaptive batcher tunes its wait to the traffic it has
-        # seen, and game clients, not batch jobs, are who sends single records.
-        report = {"single": [asyncio.run(single_records(url, records, c, args.requests)) for c in CONCURRENCY]}
-        report |= {"in_process": in_process(model, frame), "http_batch": http_batch(url, records), "http_table": http_table(url, frame)}
+        http_batch(url, records[:CHUNK * IN_FLIGHT])  # warm-up
+        report = {"in_process": in_process(model, frame), "http_batch": http_batch(url, records), "http_table": http_table(url, frame)}
     finally:
         process.terminate()
         process.wait(timeout=30)

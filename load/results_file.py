@@ -20,9 +20,9 @@ def run_facts(command: str) -> dict:
     }
 
 
-def write(name: str, report: dict, render: Callable[[dict], str]) -> None:
-    """load/results/<name>.json and <name>.md, and the table on stdout."""
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{name}.md").write_text(render(report))
+def write(name: str, report: dict, render: Callable[[dict], str], directory: Path = RESULTS) -> None:
+    """<directory>/<name>.json and <name>.md (load/results/ by default), and the table on stdout."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.json").write_text(json.dumps(report, indent=2))
+    (directory / f"{name}.md").write_text(render(report))
     print(render(report))

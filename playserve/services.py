@@ -45,8 +45,10 @@ def serve_command(model: str, port: int) -> list[str]:
             "--host", "127.0.0.1", "--port", str(port)]
 
 
-def serve_env(model: str, tag: str) -> dict[str, str]:
-    return {**os.environ, MODEL_ENV[model]: tag}
+def serve_env(model: str, tag: str, batching: bool = True) -> dict[str, str]:
+    from bentos.common import batching as adaptive
+
+    return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0"}
 
 
 def exec_serve(model: str, port: int, tag: str) -> None:

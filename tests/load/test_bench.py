@@ -1,0 +1,43 @@
+"""The benchmark harness in a bounded form: every mode runs, without errors, and the ratios are
+what the measured throughputs say; the batching switch really turns the batcher off."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from load import bench
+
+
+def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(trained, tmp_path):
+    bench.main(["spend", "--model-tag", str(trained.model.tag), "--requests", "60", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / "bench-spend.json").read_text())
+    assert set(report["modes"]) == {"bare", "batching", "no_batching"}
+    for results in report["modes"].values():
+        assert [r["concurrency"] for r in results] == list(bench.CONCURRENCY)
+        assert all(r["errors"] == 0 and r["requests"] == 60 and r["requests_per_s"] > 0 for r in results)
+    for ratio, a, b, c in zip(report["ratios"], *report["modes"].values()):
+        assert ratio["batching_over_bare"] == b["requests_per_s"] / a["requests_per_s"]
+        assert ratio["batching_over_no_batching"] == b["requests_per_s"] / c["requests_per_s"]
+    assert "(b)/(c) throughput" in (tmp_path / "bench-spend.md").read_text()
+
+
+def adaptive_batch_calls(url: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("bentoml_service_adaptive_batch_size_count"))
+
+
+def test_batching_switch_turns_the_batcher_off(trained):
+    tag, workload = bench.spend_workload(str(trained.model.tag))
+    calls = {}
+    for batching in (True, False):
+        process, url = bench.start_service("spend", tag, batching)
+        try:
+            assert asyncio.run(bench.http(url, workload, 8, 40))["errors"] == 0
+            calls[batching] = adaptive_batch_calls(url)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert calls[False] == 0 and calls[True] > 0
