@@ -127,8 +127,7 @@ def served(model: str, tag: str, workload: Workload, batching: bool, requests: i
         asyncio.run(http(url, workload, 4, WARM_UP))
         return [asyncio.run(http(url, workload, c, requests)) for c in CONCURRENCY]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        services.stop(process)
 
 
 def measure(model: str, tag: str, requests: int) -> dict:

@@ -21,6 +21,7 @@ import orjson
 
 from load.bench import start_service
 from load.results_file import run_facts, write
+from playserve import services
 from training.spend import data
 from training.spend.scoring import load
 
@@ -120,8 +121,7 @@ def main() -> None:
         http_batch(url, records[:CHUNK * IN_FLIGHT])  # warm-up
         report = {"in_process": in_process(model, frame), "http_batch": http_batch(url, records), "http_table": http_table(url, frame)}
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        services.stop(process)
     report |= {
         "model": stored.tag,
         "http_over_in_process": report["http_batch"]["users_per_s"] / report["in_process"]["users_per_s"],

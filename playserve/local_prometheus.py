@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from playserve.monitoring import write_rule_files
-from playserve.services import wait_until_ok
+from playserve.services import stop, wait_until_ok
 
 LOCAL_NAMESPACE = "playserve-local"  # the environment label dashboards select on, as in the cluster
 
@@ -55,9 +55,4 @@ def running(directory: Path, port: int, services: dict[str, int], interval: str 
             raise RuntimeError(f"Prometheus did not start on {url} (is the port free?):\n{log.read_text()[-2000:]}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

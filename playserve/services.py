@@ -62,6 +62,16 @@ def exec_serve(model: str, port: int, tag: str) -> None:
     os.execve(command[0], command, serve_env(model, tag))
 
 
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a child by PID: SIGTERM (servers finish in-flight requests), then SIGKILL if it lingers."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def serve_until_stopped(model: str, port: int, tag: str) -> int:
     """Run the BentoML server as a child until it exits or this process is told to stop (Ctrl-C,
     SIGTERM); then stop the child by PID so it finishes in-flight requests. Returns its exit code."""
@@ -73,8 +83,8 @@ def serve_until_stopped(model: str, port: int, tag: str) -> int:
     try:
         return process.wait()
     except KeyboardInterrupt:  # the terminal sent SIGINT to the child as well
-        process.terminate()
-        return process.wait()
+        stop(process, timeout=60)
+        return process.returncode
 
 
 def how_to_call(model: str, port: int) -> str:

@@ -64,13 +64,9 @@ def start_server(model: str, tag: str, log: Path, timeout: float = 90.0) -> Serv
 
 
 def stop_server(process: subprocess.Popen) -> None:
-    """Stop by PID: SIGTERM, then SIGKILL if it lingers."""
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    from playserve.services import stop
+
+    stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import json
 import httpx
 
 from load import bench
+from playserve import services
 
 
 def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(trained, tmp_path):
@@ -38,6 +39,5 @@ def test_batching_switch_turns_the_batcher_off(trained):
             assert asyncio.run(bench.http(url, workload, 8, 40))["errors"] == 0
             calls[batching] = adaptive_batch_calls(url)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            services.stop(process)
     assert calls[False] == 0 and calls[True] > 0
