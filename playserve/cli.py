@@ -84,6 +84,24 @@ def data_spend(
     }))
 
 
+@data_app.command("wallhack")
+def data_wallhack(
+    out: Annotated[Path, typer.Option("--out", help="Output directory (images/ and labels.csv).", file_okay=False)],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of screenshots.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; frame i depends only on (seed, i).")] = 0,
+    styles: Annotated[str, typer.Option("--styles", help="Comma-separated ESP styles for the positives [default: all].")] = "",
+):
+    """Synthetic FPS screenshots, half with ESP overlays (boxes, skeletons, glow, ...), all with a HUD."""
+    from training.wallhack import data
+
+    chosen = [s.strip() for s in styles.split(",") if s.strip()] or list(data.STYLES)
+    with user_errors(), progress_display(f"drawing {n:,} screenshots"):
+        labels = data.write(out, n, seed=seed, styles=chosen)
+    print(json.dumps({"out": str(out), "images": len(labels), "positives": int(labels["label"].sum()),
+                      "styles": {s: int(labels["styles"].str.split("|").apply(lambda x, s=s: s in x).sum()) for s in chosen},
+                      "labels": str(out / data.LABELS_FILE)}))
+
+
 @train_app.command("spend")
 def train_spend(
     data_file: Annotated[Optional[Path], typer.Option("--data", help="Training table; default: a synthetic population.", dir_okay=False)] = None,
