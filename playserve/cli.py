@@ -156,6 +156,37 @@ def _print_metrics(result) -> None:
     err.print(f"payer classifier: recall {m['payer_recall']:.3f}, precision {m['payer_precision']:.3f}, ROC-AUC {m['payer_roc_auc']:.3f}; regressor: {result.chosen}")
 
 
+@train_app.command("wallhack")
+def train_wallhack(
+    frames: Annotated[int, typer.Option("--frames", min=100, help="Training frames (validation: a fifth, test: a third).")] = 3_000,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the training frames.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated frame sets and of training.")] = 0,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run's model card and metrics go.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Fine-tune MobileNetV2 on synthetic screenshots (one ESP style held out), gate it against a
+    colour/edge baseline, export to ONNX with a parity check, register it."""
+    from training.wallhack import pipeline
+    from training.wallhack.train import TrainConfig
+
+    config = TrainConfig(train=frames, validation=max(100, frames // 5), test=max(200, frames // 3), epochs=epochs, seed=seed)
+    with user_errors(), progress_display("training wallhack") as report:
+        outcome = pipeline.run(config, runs_dir, report)
+    if as_json:
+        print(json.dumps(outcome.report))
+    else:
+        table = Table(title="held-out metrics (synthetic test frames, every style)")
+        for column in ("model", *pipeline.METRIC_COLUMNS):
+            table.add_column(column, justify="right" if column != "model" else "left")
+        for name, m in (("MobileNetV2 (this model)", outcome.result.metrics), ("colour/edge baseline", outcome.result.baseline)):
+            table.add_row(name, *(f"{m[c]:.3f}" if m[c] is not None else "-" for c in pipeline.METRIC_COLUMNS))
+        err.print(table)
+        err.print(f"model card and metrics: {outcome.run_dir}")
+    if outcome.gate_failures:
+        raise fail("quality gate failed, nothing registered: " + "; ".join(outcome.gate_failures), code=3)
+    err.print(f"[green]registered[/] {outcome.model.tag}")
+
+
 @predict_app.command("spend")
 def predict_spend(
     data_file: DataOpt,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from training.wallhack import overlays, scene
+from training.wallhack import overlays, preprocess, scene
 
 STYLES = tuple(overlays.ESP)
 HELD_OUT_STYLE = "skeleton"
@@ -106,6 +106,19 @@ def generate(n: int, seed: int = 0, styles: Sequence[str] = STYLES, positive_sha
     check_styles(styles)
     for index in range(n):
         yield sample(seed, index, styles, positive_share)
+
+
+def letterboxed(chunk: tuple[int, int, int, Sequence[str]]) -> tuple[np.ndarray, list[dict]]:
+    """Frames start..stop of set `seed`, decoded and letterboxed as the service sees them, with
+    their labels; a picklable unit of work for a process pool (imports no torch)."""
+    seed, start, stop, styles = chunk
+    pixels, rows = [], []
+    for index in range(start, stop):
+        frame = sample(seed, index, styles)
+        pixels.append(preprocess.letterbox(preprocess.decode(frame.image)))
+        rows.append({"label": frame.label, "styles": frame.styles, "look_alikes": frame.look_alikes,
+                     "width": frame.width, "height": frame.height, "format": frame.format, "quality": frame.quality})
+    return np.stack(pixels), rows
 
 
 def write(out: Path, n: int, seed: int = 0, styles: Sequence[str] = STYLES) -> pd.DataFrame:
