@@ -2,11 +2,13 @@
 service with adaptive batching, (c) the service with batching off, each at several numbers of
 concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a) and (b)/(c).
 
-    .venv/bin/python -m load.bench spend [--requests 1500] [--model spend:latest]
+    .venv/bin/python -m load.bench spend|wallhack [--requests N] [--model-tag TAG]
 
 Writes load/results/bench-<model>.md and .json (or into --results). Every request is what the
-model's callers send one at a time (spend: one player at login). Clients run on this machine's
-cores beside the server, as they would beside a sidecar; (a) has no client and no HTTP."""
+model's callers send one at a time (spend: one player at login; wallhack: one screenshot).
+Clients run on this machine's cores beside the server, as they would beside a sidecar; (a) has
+no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
+inputs: the batch c clients' requests can at best be merged into."""
 
 from __future__ import annotations
 
@@ -39,7 +41,11 @@ SEED = 42
 class Workload:
     endpoint: str
     bodies: list[bytes]  # request bodies, used in turn
-    bare: Callable[[int], object]  # the model on request i's input, decoded, in process
+    bare: Callable[[int, int], object]  # the model in process on n requests' inputs from request i
+    content_type: str = "application/json"
+    batched: bool = False  # (a) at level c: one call on c inputs (else c threads, one input each)
+    requests: int = REQUESTS
+    day_volume: int = 0  # the caller's stated volume a day, to set one replica's capacity against
 
 
 def spend_workload(tag: str) -> tuple[str, Workload]:
@@ -51,39 +57,62 @@ def spend_workload(tag: str) -> tuple[str, Workload]:
     records = orjson.loads(frame.to_json(orient="records"))
     rows = [frame.iloc[[i]] for i in range(len(frame))]
     return stored.tag, Workload("/predict", [orjson.dumps({"users": [r]}) for r in records],
-                                lambda i: model.predict(rows[i % len(rows)]))
+                                lambda i, _: model.predict(rows[i % len(rows)]))
 
 
-WORKLOADS = {"spend": spend_workload}
+def wallhack_workload(tag: str) -> tuple[str, Workload]:
+    """One generated screenshot per request (every size, format and quality the generator draws);
+    bare: decode, letterbox and ONNX Runtime on a batch, as the service does them."""
+    from training.common.store import get
+    from training.wallhack import data, onnx_model, preprocess
+
+    stored = get(tag)
+    session = onnx_model.session(stored.path / onnx_model.ONNX_FILE)
+    images = [data.sample(SEED, i).image for i in range(64)]
+    content_type = "multipart/form-data; boundary=playserve-bench"  # httpx encodes with the boundary given
+    bodies = [httpx.Request("POST", "/predict", files=[("images", (f"shot{i}.jpg", image))], headers={"content-type": content_type}).read()
+              for i, image in enumerate(images)]
+
+    def bare_batch(i: int, n: int) -> np.ndarray:
+        batch = [images[(i + k) % len(images)] for k in range(n)]
+        return onnx_model.probability(onnx_model.logits(session, preprocess.model_input(batch)))
+
+    return stored.tag, Workload("/predict", bodies, bare_batch, content_type=content_type,
+                                batched=True, requests=600, day_volume=500_000)
 
 
-def summary(latencies: list[float], errors: int, seconds: float, concurrency: int) -> dict:
-    return {"concurrency": concurrency, "requests": len(latencies), "errors": errors,
-            "requests_per_s": len(latencies) / seconds,
+WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload}
+
+
+def summary(latencies: list[float], errors: int, seconds: float, concurrency: int, per_call: int = 1) -> dict:
+    return {"concurrency": concurrency, "requests": len(latencies) * per_call, "errors": errors,
+            "requests_per_s": len(latencies) * per_call / seconds,
             "p50_ms": float(np.percentile(latencies, 50) * 1000), "p99_ms": float(np.percentile(latencies, 99) * 1000)}
 
 
 def bare(workload: Workload, concurrency: int, total: int) -> dict:
-    """`concurrency` threads calling the model directly, `total` calls in all."""
-    latencies, errors, counter = [], 0, itertools.count()
+    """The model called directly on `total` inputs: by `concurrency` threads one input at a time,
+    or for a batched workload by one thread `concurrency` inputs at a time. Latency is per call."""
+    threads, per_call = (1, concurrency) if workload.batched else (concurrency, 1)
+    latencies, errors, counter = [], 0, itertools.count(0, per_call)
 
     def worker() -> None:
         nonlocal errors
         while (i := next(counter)) < total:
             sent = time.perf_counter()
             try:
-                workload.bare(i)
+                workload.bare(i, per_call)
             except Exception:  # noqa: BLE001 - a failed call is counted, as a 5xx would be
                 errors += 1
             latencies.append(time.perf_counter() - sent)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
     start = time.perf_counter()
-    for thread in threads:
+    for thread in workers:
         thread.start()
-    for thread in threads:
+    for thread in workers:
         thread.join()
-    return summary(latencies, errors, time.perf_counter() - start, concurrency)
+    return summary(latencies, errors, time.perf_counter() - start, concurrency, per_call)
 
 
 async def http(url: str, workload: Workload, concurrency: int, total: int) -> dict:
@@ -96,7 +125,7 @@ async def http(url: str, workload: Workload, concurrency: int, total: int) -> di
             sent = time.perf_counter()
             try:
                 response = await client.post(workload.endpoint, content=workload.bodies[i % len(workload.bodies)],
-                                             headers={"content-type": "application/json"})
+                                             headers={"content-type": workload.content_type})
                 errors += response.status_code != 200
             except httpx.HTTPError:
                 errors += 1
@@ -130,9 +159,10 @@ def served(model: str, tag: str, workload: Workload, batching: bool, requests: i
         services.stop(process)
 
 
-def measure(model: str, tag: str, requests: int) -> dict:
+def measure(model: str, tag: str, requests: int | None) -> dict:
     tag, workload = WORKLOADS[model](tag)
-    bare(workload, 1, WARM_UP)
+    requests = requests or workload.requests
+    bare(workload, 1, WARM_UP // 10 if workload.batched else WARM_UP)
     modes = {"bare": [bare(workload, c, requests) for c in CONCURRENCY],
              "batching": served(model, tag, workload, True, requests),
              "no_batching": served(model, tag, workload, False, requests)}
@@ -140,7 +170,12 @@ def measure(model: str, tag: str, requests: int) -> dict:
                "batching_over_bare": b["requests_per_s"] / a["requests_per_s"],
                "batching_over_no_batching": b["requests_per_s"] / c["requests_per_s"]}
               for a, b, c in zip(modes["bare"], modes["batching"], modes["no_batching"])]
-    return {"model": tag, "endpoint": workload.endpoint, "requests": requests, "modes": modes, "ratios": ratios}
+    best = {mode: max(r["requests_per_s"] for r in results) for mode, results in modes.items()}
+    capacity = {"best_bare_per_s": best["bare"], "best_served_per_s": best["batching"],
+                "served_over_bare": best["batching"] / best["bare"], "replica_per_day": best["batching"] * 86_400,
+                "day_volume": workload.day_volume}
+    return {"model": tag, "endpoint": workload.endpoint, "requests": requests, "batched": workload.batched,
+            "modes": modes, "ratios": ratios, "capacity": capacity}
 
 
 MODE_NAMES = {"bare": "(a) bare model, in process", "batching": "(b) service, adaptive batching",
@@ -151,12 +186,16 @@ def render(report: dict) -> str:
     rows = [f"| {MODE_NAMES[mode]} | {r['concurrency']} | {r['requests']:,} | {r['errors']} | {r['requests_per_s']:,.0f} "
             f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |" for mode, results in report["modes"].items() for r in results]
     ratios = [f"| {r['concurrency']} | {r['batching_over_bare']:.2f} | {r['batching_over_no_batching']:.2f} |" for r in report["ratios"]]
+    c = report["capacity"]
+    batched = ("For (a), concurrent clients = inputs per call (one thread), and latency is per call." if report["batched"] else "")
+    volume = (f" against the stated {c['day_volume']:,} a day: {c['replica_per_day'] / c['day_volume']:.0f}x"
+              if c["day_volume"] else "")
     return "\n".join([
         f"# Benchmark: {report['model']}",
         "",
         f"Measured {report['when']} on {report['machine']} with `{report['command']}`.",
         f"One request = one call of `{report['endpoint']}` as callers send it; {report['requests']:,} requests per row.",
-        "Clients share the machine's cores with the server; (a) has neither client nor HTTP.",
+        "Clients share the machine's cores with the server; (a) has neither client nor HTTP.", batched,
         "",
         "| mode | concurrent clients | requests | errors | requests/s | p50 ms | p99 ms |",
         "|---|---|---|---|---|---|---|",
@@ -166,6 +205,10 @@ def render(report: dict) -> str:
         "|---|---|---|",
         *ratios,
         "",
+        f"Best throughput: bare {c['best_bare_per_s']:,.1f}/s, served {c['best_served_per_s']:,.1f}/s, served/bare "
+        f"{c['served_over_bare']:.2f}. One replica on these cores (client included) sustains "
+        f"{c['replica_per_day']:,.0f} requests a day{volume}.",
+        "",
     ])
 
 
@@ -173,11 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=sorted(WORKLOADS))
     parser.add_argument("--model-tag", dest="tag", default=None, help="model version (default: <model>:latest)")
-    parser.add_argument("--requests", type=int, default=REQUESTS, help="requests per mode and concurrency level")
+    parser.add_argument("--requests", type=int, default=None, help="requests per mode and concurrency level (default: the model's)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the results files")
     args = parser.parse_args(argv)
     report = measure(args.model, args.tag or f"{args.model}:latest", args.requests)
-    command = f"python -m load.bench {args.model}" + (f" --requests {args.requests}" if args.requests != REQUESTS else "")
+    command = f"python -m load.bench {args.model}" + (f" --requests {args.requests}" if args.requests else "")
     write(f"bench-{args.model}", report | run_facts(command), render, args.results)
 
 

@@ -206,6 +206,30 @@ def predict_spend(
     err.print(f"wrote {len(table):,} predictions from {stored.tag} to {out}")
 
 
+@predict_app.command("wallhack")
+def predict_wallhack(
+    paths: Annotated[list[Path], typer.Argument(exists=True, metavar="PATH", help="Image files or directories (JPEG, PNG, WebP).")],
+    model: Annotated[str, typer.Option("--model", help="Model tag: wallhack:latest or wallhack:<version>.")] = "wallhack:latest",
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0, max=1, help="Decision threshold; default: the model's.")] = None,
+):
+    """One JSON line per image: path, probability, wallhack (the decision). An image that cannot be
+    read gets a line with its error instead, and the command then exits 1."""
+    from training.common.store import get
+    from training.wallhack.scoring import image_files, score_files
+
+    with user_errors():
+        stored = get(model)
+        files = image_files(paths)
+        cut = stored.metadata["threshold"] if threshold is None else threshold
+        failed = 0
+        for result in score_files(stored.path, files, cut):
+            failed += "error" in result
+            print(json.dumps(result), flush=True)
+    err.print(f"scored {len(files) - failed:,} of {len(files):,} images with {stored.tag} (threshold {cut:.3f})")
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("nudge-effect")
 def nudge_effect(
     data_file: DataOpt,
@@ -241,6 +265,13 @@ def serve_spend(port: PortOpt = 3000, model: ModelOpt = "spend:latest"):
     """Serve the spend model with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
     with user_errors():
         services.exec_serve("spend", port=port, tag=model)
+
+
+@serve_app.command("wallhack")
+def serve_wallhack(port: PortOpt = 3000, model: Annotated[str, typer.Option("--model", help="Model tag: wallhack:latest or wallhack:<version>.")] = "wallhack:latest"):
+    """Serve the wallhack classifier with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
+    with user_errors():
+        services.exec_serve("wallhack", port=port, tag=model)
 
 
 @app.command("models")
@@ -501,22 +532,30 @@ def history(
 
 
 @app.command("up")
-def up(port: PortOpt = 3000,
-       prometheus_port: Annotated[int, typer.Option("--prometheus-port", help="Port of the local Prometheus on 127.0.0.1.")] = 9090):
-    """The embedded default: train the spend model if the store has none, serve it, and run a local
-    Prometheus scraping it with the alert rules loaded (Ctrl-C stops both)."""
+def up(port: Annotated[int, typer.Option("--port", help="Port of the first model on 127.0.0.1; the next models take the ports after it.")] = 3000,
+       prometheus_port: Annotated[int, typer.Option("--prometheus-port", help="Port of the local Prometheus on 127.0.0.1.")] = 9090,
+       models: Annotated[str, typer.Option("--models", help="Comma-separated models to serve.")] = ",".join(services.SERVICES)):
+    """The embedded default: train each model the store has none of (wallhack: ~20 min on 2 cores,
+    once), serve them all, and run a local Prometheus scraping them with the alert rules loaded
+    (Ctrl-C stops everything)."""
     from playserve import local_prometheus
     from training.common.store import list_models
 
-    if not list_models("spend"):
-        err.print("no spend model in the store: training one on the synthetic default")
-        train_spend(data_file=None, target="spend_30d", id_column="user_id", group="group", control="control",
-                    users=None, seed=0, runs_dir=Path("runs"), as_json=False)
+    chosen = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in services.SERVICES]
+    if unknown or not chosen:
+        raise fail(f"models: unknown model(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(services.SERVICES)}")
+    for model in chosen:
+        if not list_models(model):
+            err.print(f"no {model} model in the store: training one on the synthetic default")
+            {"spend": train_spend, "wallhack": train_wallhack}[model]()  # the defaults of `playserve train <model>`
+    ports = {model: port + i for i, model in enumerate(chosen)}
     try:
-        with local_prometheus.running(services.HOME / "prometheus", prometheus_port, {"spend": port}) as prometheus:
-            print(services.how_to_call("spend", port), flush=True)  # plain print: rich would wrap the commands
+        with local_prometheus.running(services.HOME / "prometheus", prometheus_port, ports) as prometheus:
+            for model, model_port in ports.items():
+                print(services.how_to_call(model, model_port), flush=True)  # plain print: rich would wrap the commands
             print(f"Prometheus: {prometheus}  (alert rules: {prometheus}/alerts, targets: {prometheus}/targets)", flush=True)
-            code = services.serve_until_stopped("spend", port=port, tag="spend:latest")
+            code = services.serve_until_stopped({model: (model_port, f"{model}:latest") for model, model_port in ports.items()})
     except (RuntimeError, FileNotFoundError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(code)

@@ -7,13 +7,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"spend": "bentos.spend.service:Spend"}
-MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL"}  # which model version a service loads
+SERVICES = {"spend": "bentos.spend.service:Spend", "wallhack": "bentos.wallhack.service:Wallhack"}
+MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL", "wallhack": "PLAYSERVE_WALLHACK_MODEL"}  # which model version a service loads
 HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))  # local state: registry, Prometheus, caches
 
 
@@ -48,7 +50,21 @@ def serve_command(model: str, port: int) -> list[str]:
 def serve_env(model: str, tag: str, batching: bool = True) -> dict[str, str]:
     from bentos.common import batching as adaptive
 
-    return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0"}
+    return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0", "BENTOML_HOME": str(server_home())}
+
+
+def server_home() -> Path:
+    """A BENTOML_HOME of this server's own that shares the model store. BentoML empties
+    $BENTOML_HOME/prometheus_multiproc_dir when a server starts, so two local servers on one home
+    would wipe each other's metrics; in the cluster each pod has its own anyway."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    store_home = Path(BentoMLContainer.bentoml_home.get())
+    home = Path(tempfile.mkdtemp(prefix="playserve-server-"))
+    for shared in ("models", "bentos"):
+        (store_home / shared).mkdir(parents=True, exist_ok=True)
+        (home / shared).symlink_to(store_home / shared)
+    return home
 
 
 def exec_serve(model: str, port: int, tag: str) -> None:
@@ -72,26 +88,38 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
         process.wait()
 
 
-def serve_until_stopped(model: str, port: int, tag: str) -> int:
-    """Run the BentoML server as a child until it exits or this process is told to stop (Ctrl-C,
-    SIGTERM); then stop the child by PID so it finishes in-flight requests. Returns its exit code."""
+def serve_until_stopped(servers: dict[str, tuple[int, str]]) -> int:
+    """Run one BentoML server per model (model -> (port, tag)) as children until one exits or this
+    process is told to stop (Ctrl-C, SIGTERM); then stop them all by PID so they finish in-flight
+    requests. Returns 0 after a requested stop, else the exit code of the server that ended."""
     from training.common.store import get
 
-    get(tag)  # a missing model is a clear error here, not a server crash at start
-    process = subprocess.Popen(serve_command(model, port), env=serve_env(model, tag))
-    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    for _, tag in servers.values():
+        get(tag)  # a missing model is a clear error here, not a server crash at start
+    processes = [subprocess.Popen(serve_command(model, port), env=serve_env(model, tag)) for model, (port, tag) in servers.items()]
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        return process.wait()
-    except KeyboardInterrupt:  # the terminal sent SIGINT to the child as well
+        while not stopping.is_set() and all(p.poll() is None for p in processes):
+            stopping.wait(0.5)
+    except KeyboardInterrupt:  # the terminal sent SIGINT to the children as well
+        pass
+    ended = [p.returncode for p in processes if p.poll() is not None and not stopping.is_set()]
+    for process in processes:
         stop(process, timeout=60)
-        return process.returncode
+    return ended[0] if ended else 0
+
+
+EXAMPLES = {
+    "spend": """  curl -s {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
+  bulk: curl -s {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)""",
+    "wallhack": """  curl -s {url}/predict -F images=@shot.jpg -F images=@shot2.png   (make some: playserve data wallhack --n 4 --out shots)
+  with a heat map for reviewers: curl -s {url}/explain -F image=@shot.jpg""",
+}
 
 
 def how_to_call(model: str, port: int) -> str:
     url = f"http://127.0.0.1:{port}"
     return f"""serving {model} on {url}  (OpenAPI docs: {url}/docs, metrics: {url}/metrics)
-call it:
-  curl -s {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
-  python -c "import httpx, json; print(httpx.post('{url}/predict', json=json.load(open('bentos/spend/example_request.json'))).json())"
-bulk: curl -s {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)
+{EXAMPLES[model].format(url=url)}
 """

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,52 @@ def trained(population, tmp_path_factory):
     return outcome
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height: how a decompression bomb announces itself."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def podman(*args: str, check: bool = True) -> str:
+    from playserve.images import CONTAINERS_CONF
+
+    env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
+    return subprocess.run(["podman", *args], capture_output=True, text=True, env=env, check=check).stdout
+
+
+@contextmanager
+def staging_pod(model: str, image: str, tmp_path: Path):
+    """The model's staging overlay as rendered (probes, limits, read-only root, emptyDir, non-root),
+    run by `podman kube play` with a local image and a loopback hostPort (kube play ignores
+    Services); yields its URL once /readyz answers."""
+    import yaml
+
+    from playserve.services import free_port, wait_until_ok
+
+    port = free_port()
+    rendered = subprocess.run(["kubectl", "kustomize", str(REPO / "manifests/overlays/staging" / model)],
+                              capture_output=True, text=True, check=True).stdout
+    deployment = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container.update(image=image, imagePullPolicy="Never")
+    container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
+    deployment["spec"]["replicas"] = 1
+    manifest = tmp_path / f"{model}-staging.yaml"
+    manifest.write_text(yaml.safe_dump(deployment))
+    podman("kube", "play", str(manifest))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", f"{model}-pod-{model}", check=False)
+        yield url
+    finally:
+        podman("kube", "down", str(manifest), check=False)
+
+
 class Server:
     def __init__(self, process: subprocess.Popen, url: str, log: Path):
         self.process, self.url, self.log = process, url, log
@@ -72,5 +119,24 @@ def stop_server(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def spend_server(trained, tmp_path_factory):
     server = start_server("spend", trained.model.tag, tmp_path_factory.mktemp("server") / "spend.log")
+    yield server
+    stop_server(server.process)
+
+
+@pytest.fixture(scope="session")
+def wallhack_trained(tmp_path_factory) -> dict:
+    """The wallhack classifier trained small (600 frames, 3 epochs) through the CLI and registered
+    in the test store: its --json report."""
+    import json
+
+    runs = tmp_path_factory.mktemp("runs")
+    report = json.loads(run_cli("train", "wallhack", "--frames", "600", "--epochs", "3", "--runs-dir", str(runs), "--json").stdout)
+    assert report["passed_gate"], report["gate_failures"]
+    return report
+
+
+@pytest.fixture(scope="session")
+def wallhack_server(wallhack_trained, tmp_path_factory):
+    server = start_server("wallhack", wallhack_trained["tag"], tmp_path_factory.mktemp("server") / "wallhack.log")
     yield server
     stop_server(server.process)

@@ -16,6 +16,7 @@ PROMETHEUS_MULTIPROC_DIR; imported earlier it would write to a registry nobody r
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 
@@ -45,6 +46,7 @@ def failure_reasons(body: bytes) -> set[tuple[str, str]]:
         return {(_field(item.get("loc", ())), str(item.get("type", "invalid"))) for item in data["detail"]}
     if isinstance(data, list) and data and isinstance(data[0], dict) and "error" in data[0]:
         field, colon, _ = str(data[0]["error"]).partition(":")
+        field = re.sub(r"\[\d+\]", "", field)  # images[3] -> images: an index would make a label value per item
         return {((field if colon else "<request>")[:MAX_FIELD_CHARS], "invalid_argument")}
     return {("<body>", "unparsed")}
 
@@ -79,6 +81,12 @@ def _metric(kind: str, name: str, documentation: str, labels: Sequence[str], **o
     return _METRICS[name]
 
 
+def input_rows(model: str, endpoint: str, rows: int) -> None:
+    """Rows per model call; observed where the model runs, after adaptive batching has merged requests."""
+    _metric("Histogram", "input_rows", "Rows per model call (after adaptive batching)", ["model", "endpoint"],
+            buckets=[1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]).labels(model, endpoint).observe(rows)
+
+
 class ServiceMetrics:
     """One per service instance; `reference` is the training reference stored with a tabular
     model (drift)."""
@@ -98,8 +106,7 @@ class ServiceMetrics:
         for name, values in outputs.items():
             observe_many(histogram.labels(self.model, name), values)
         if features is not None:
-            _metric("Histogram", "input_rows", "Rows per model call (after adaptive batching)", ["model", "endpoint"],
-                    buckets=[1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]).labels(self.model, endpoint).observe(len(features))
+            input_rows(self.model, endpoint, len(features))
             if self.drift:
                 self.drift.add(features)
                 self._refresh_drift()

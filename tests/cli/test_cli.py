@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import time
 
@@ -13,9 +15,10 @@ import pytest
 from playserve.services import free_port, wait_until_ok
 from tests.conftest import PLAYSERVE, REPO, run_cli, stop_server
 from training.spend import data
+from training.wallhack import data as data_wallhack
 
-COMMANDS = [[], ["data"], ["data", "spend"], ["train"], ["train", "spend"], ["predict", "spend"],
-            ["serve", "spend"], ["models"], ["nudge-effect"], ["up"]]
+COMMANDS = [[], ["data"], ["train"], ["predict"], ["serve"], ["models"], ["nudge-effect"], ["up"], ["build"],
+            *([verb, model] for verb in ("data", "train", "predict", "serve") for model in ("spend", "wallhack"))]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "playserve")
@@ -114,33 +117,66 @@ def test_wrong_target_column_is_named(own_table, tmp_path):
     assert result.returncode == 2 and "revenue" in result.stderr
 
 
-def test_up_trains_when_the_store_is_empty_then_serves_with_a_prometheus_scraping_it(tmp_path):
-    """The README's run command on an empty store: train the default model, serve it, answer; the
-    local Prometheus scrapes the service with the rules loaded, and stopping `up` stops both."""
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "store"), "PLAYSERVE_HOME": str(tmp_path / "home")}
+def free_port_pair() -> int:
+    """A port p with p + 1 free as well: `up` serves its second model on the next port."""
+    while True:
+        port = free_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+
+
+def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheus_scraping_them(tmp_path, wallhack_trained):
+    """The README's run command on a store holding only a wallhack model (training one by default
+    takes ~20 min): train the spend default, serve both, answer; the local Prometheus scrapes both
+    with the rules loaded, and stopping `up` stops everything."""
+    import bentoml
+
+    store = tmp_path / "store"
+    wallhack = bentoml.models.get(wallhack_trained["tag"])
+    shutil.copytree(wallhack.path, store / "models" / "wallhack" / wallhack.tag.version)
+    (store / "models" / "wallhack" / "latest").write_text(wallhack.tag.version)
+    env = {**os.environ, "BENTOML_HOME": str(store), "PLAYSERVE_HOME": str(tmp_path / "home")}
     assert "no models yet" in run_cli("models", "spend", env=env).stderr
-    port, prometheus_port = free_port(), free_port()
+    port, prometheus_port = free_port_pair(), free_port()
     prometheus = f"http://127.0.0.1:{prometheus_port}"
     log = tmp_path / "up.log"
     process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port), "--prometheus-port", str(prometheus_port)], env=env,
                                cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        assert wait_until_ok(f"http://127.0.0.1:{port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
+        for model_port in (port, port + 1):
+            assert wait_until_ok(f"http://127.0.0.1:{model_port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
         example = (REPO / "bentos/spend/example_request.json").read_text()
         response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
         assert response.status_code == 200, log.read_text()
-        assert "registered spend:" in log.read_text() and f"127.0.0.1:{port}/predict" in log.read_text()
-        assert f"Prometheus: {prometheus}" in log.read_text()
+        shot = next(data_wallhack.generate(1, seed=3)).image
+        verdict = httpx.post(f"http://127.0.0.1:{port + 1}/predict", files=[("images", ("shot.jpg", shot))], timeout=60)
+        assert verdict.status_code == 200 and verdict.json()["model_version"] == wallhack_trained["tag"], log.read_text()
+        text = log.read_text()
+        assert "registered spend:" in text and "no wallhack model" not in text
+        assert f"serving spend on http://127.0.0.1:{port}" in text and f"serving wallhack on http://127.0.0.1:{port + 1}" in text
+        assert f"Prometheus: {prometheus}" in text
         rules = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
         assert len(rules) >= 4
-        deadline = time.monotonic() + 60  # the first scrape comes within one 15 s interval
-        while time.monotonic() < deadline and not httpx.get(f"{prometheus}/api/v1/query", params={"query": "playserve_model_info"}).json()["data"]["result"]:
+        query = {"query": "playserve_model_info"}
+        deadline = time.monotonic() + 60  # the first scrapes come within one 15 s interval
+        while time.monotonic() < deadline and len(httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]) < 2:
             time.sleep(1)
-        (info,) = httpx.get(f"{prometheus}/api/v1/query", params={"query": "playserve_model_info"}).json()["data"]["result"]
-        assert info["metric"]["namespace"] == "playserve-local" and info["metric"]["model"] == "spend"
+        infos = httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]
+        assert sorted(i["metric"]["model"] for i in infos) == ["spend", "wallhack"]
+        assert {i["metric"]["namespace"] for i in infos} == {"playserve-local"}
     finally:
         stop_server(process)
-    assert process.returncode is not None
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{prometheus}/-/ready")
-    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 1
+    assert process.returncode == 0, log.read_text()[-3000:]
+    for url in (f"{prometheus}/-/ready", f"http://127.0.0.1:{port}/readyz", f"http://127.0.0.1:{port + 1}/readyz"):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url)
+    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 2
+
+
+def test_up_refuses_an_unknown_model():
+    result = run_cli("up", "--models", "spend,nosuch", check=False)
+    assert result.returncode == 2 and "nosuch" in result.stderr

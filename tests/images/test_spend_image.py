@@ -9,19 +9,11 @@ import subprocess
 import httpx
 import numpy as np
 import pytest
-import yaml
 
-from playserve.images import CONTAINERS_CONF
 from playserve.services import free_port, wait_until_ok
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, podman, run_cli, staging_pod
 from training.spend import data
 from training.spend.scoring import load
-
-PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
-
-
-def podman(*args, check=True):
-    return subprocess.run(["podman", *args], capture_output=True, text=True, env=PODMAN_ENV, check=check).stdout
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +88,7 @@ def test_build_of_an_unknown_model_is_refused():
 
 
 def test_kube_play_of_the_rendered_staging_deployment(built, tmp_path):
-    """The staging overlay as rendered (probes, limits, read-only root, emptyDir, non-root), run by
-    `podman kube play` with the local image and a loopback hostPort (kube play ignores Services)."""
-    port = free_port()
-    rendered = subprocess.run(["kubectl", "kustomize", str(REPO / "manifests/overlays/staging/spend")],
-                              capture_output=True, text=True, check=True).stdout
-    deployment = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Deployment")
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    container.update(image=built["name"], imagePullPolicy="Never")
-    container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
-    deployment["spec"]["replicas"] = 1
-    manifest = tmp_path / "spend-staging.yaml"
-    manifest.write_text(yaml.safe_dump(deployment))
-    podman("kube", "play", str(manifest))
-    try:
-        ready = wait_until_ok(f"http://127.0.0.1:{port}/readyz", 120)
-        response = httpx.post(f"http://127.0.0.1:{port}/predict", content=(REPO / "bentos/spend/example_request.json").read_text(),
+    with staging_pod("spend", built["name"], tmp_path) as url:
+        response = httpx.post(f"{url}/predict", content=(REPO / "bentos/spend/example_request.json").read_text(),
                               headers={"content-type": "application/json"}, timeout=30)
-        assert ready and response.status_code == 200 and len(response.json()) == 3
-    finally:
-        podman("kube", "down", str(manifest), check=False)
+        assert response.status_code == 200 and len(response.json()) == 3

@@ -7,22 +7,31 @@ import asyncio
 import json
 
 import httpx
+import pytest
 
 from load import bench
 from playserve import services
 
 
-def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(trained, tmp_path):
-    bench.main(["spend", "--model-tag", str(trained.model.tag), "--requests", "60", "--results", str(tmp_path)])
-    report = json.loads((tmp_path / "bench-spend.json").read_text())
+def trained_tag(model: str, request) -> str:
+    return str(request.getfixturevalue("trained").model.tag) if model == "spend" else request.getfixturevalue("wallhack_trained")["tag"]
+
+
+@pytest.mark.parametrize("model", ["spend", "wallhack"])
+def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(model, request, tmp_path):
+    bench.main([model, "--model-tag", trained_tag(model, request), "--requests", "64", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / f"bench-{model}.json").read_text())
     assert set(report["modes"]) == {"bare", "batching", "no_batching"}
     for results in report["modes"].values():
         assert [r["concurrency"] for r in results] == list(bench.CONCURRENCY)
-        assert all(r["errors"] == 0 and r["requests"] == 60 and r["requests_per_s"] > 0 for r in results)
+        assert all(r["errors"] == 0 and r["requests"] == 64 and r["requests_per_s"] > 0 for r in results)
     for ratio, a, b, c in zip(report["ratios"], *report["modes"].values()):
         assert ratio["batching_over_bare"] == b["requests_per_s"] / a["requests_per_s"]
         assert ratio["batching_over_no_batching"] == b["requests_per_s"] / c["requests_per_s"]
-    assert "(b)/(c) throughput" in (tmp_path / "bench-spend.md").read_text()
+    capacity = report["capacity"]
+    assert capacity["served_over_bare"] == capacity["best_served_per_s"] / capacity["best_bare_per_s"]
+    assert capacity["replica_per_day"] == capacity["best_served_per_s"] * 86_400
+    assert "(b)/(c) throughput" in (tmp_path / f"bench-{model}.md").read_text()
 
 
 def adaptive_batch_calls(url: str) -> float:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from playserve.manifests import REPO_ROOT, render, targets, validate, validate_object
+from playserve.services import SERVICES
 from tests.conftest import run_cli
 
 OVERLAYS = REPO_ROOT / "manifests" / "overlays"
@@ -21,13 +22,14 @@ def rendered(env: str, model: str = "spend") -> dict[str, dict]:
 def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
-    assert report.rendered == {"manifests/overlays/prod/spend": 6, "manifests/overlays/staging/spend": 6, "argocd": 5, "ci/argo": 2, "monitoring": 6}
-    assert report.validated == report.objects == 25
+    overlays = {f"manifests/overlays/{env}/{model}": 6 for env in ("prod", "staging") for model in SERVICES}
+    assert report.rendered == {**overlays, "argocd": 5, "ci/argo": 2 * len(SERVICES), "monitoring": 7}
+    assert report.validated == report.objects == 6 * 2 * len(SERVICES) + 5 + 2 * len(SERVICES) + 7
 
 
 def test_validate_command_prints_counts():
     summary = json.loads(run_cli("validate").stdout)
-    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == 25
+    assert summary["errors"] == 0 and summary["objects_validated"] == summary["objects_rendered"] == validate().objects
 
 
 def _spend_objects():
@@ -54,8 +56,9 @@ def test_unknown_custom_resource_is_an_error():
     assert "no schema" in validate_object({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
 
 
-def test_deployment_is_probed_limited_and_locked_down():
-    deployment = _spend_objects()["Deployment"]
+@pytest.mark.parametrize("model", SERVICES)
+def test_deployment_is_probed_limited_and_locked_down(model):
+    deployment = rendered("staging", model)["Deployment"]
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(container)
@@ -69,9 +72,10 @@ def test_deployment_is_probed_limited_and_locked_down():
     assert "/tmp" in writable
 
 
-def test_overlays_hold_only_the_delta():
+@pytest.mark.parametrize("model", SERVICES)
+def test_overlays_hold_only_the_delta(model):
     """Same objects in both environments; they differ only where an overlay says so."""
-    staging, prod = rendered("staging"), rendered("prod")
+    staging, prod = rendered("staging", model), rendered("prod", model)
     assert staging.keys() == prod.keys()
     for kind in staging:
         s, p = copy.deepcopy(staging[kind]), copy.deepcopy(prod[kind])
@@ -85,10 +89,10 @@ def test_overlays_hold_only_the_delta():
         assert s == p, kind
     assert prod["HorizontalPodAutoscaler"]["spec"]["minReplicas"] > staging["HorizontalPodAutoscaler"]["spec"]["minReplicas"]
     for env in ("staging", "prod"):
-        kustomization = yaml.safe_load((OVERLAYS / env / "spend" / "kustomization.yaml").read_text())
-        assert [i["name"] for i in kustomization["images"]] == ["playserve/spend"]  # the one place a tag lives
+        kustomization = yaml.safe_load((OVERLAYS / env / model / "kustomization.yaml").read_text())
+        assert [i["name"] for i in kustomization["images"]] == [f"playserve/{model}"]  # the one place a tag lives
         assert "newTag" in kustomization["images"][0]
-    base = yaml.safe_load((REPO_ROOT / "manifests/base/spend/spend-deployment.yaml").read_text())
+    base = yaml.safe_load((REPO_ROOT / f"manifests/base/{model}/{model}-deployment.yaml").read_text())
     assert ":" not in base["spec"]["template"]["spec"]["containers"][0]["image"]  # no tag in base
 
 
@@ -150,13 +154,14 @@ def test_pipelines_are_committed_as_rendered():
         assert committed.split("\n", 1)[1] == text, f"{name} is stale: run python -m playserve.pipelines"
 
 
-def test_pipeline_runs_the_stages_in_order():
+@pytest.mark.parametrize("model", SERVICES)
+def test_pipeline_runs_the_stages_in_order(model):
     from playserve.pipelines import workflow_template
 
-    spec = yaml.safe_load(workflow_template("spend").to_yaml())["spec"]
+    spec = yaml.safe_load(workflow_template(model).to_yaml())["spec"]
     dag = next(t for t in spec["templates"] if t["name"] == "pipeline")["dag"]["tasks"]
     order = {task["name"]: task.get("depends") for task in dag}
     assert order == {"checkout": None, "train-gate-register": "checkout", "build": "train-gate-register",
                      "push": "build", "bump-staging": "push"}
     scripts = {t["name"]: t["container"]["args"][0] for t in spec["templates"] if "container" in t}
-    assert "playserve train spend" in scripts["train-gate-register"] and "open-bump.sh spend staging" in scripts["bump-staging"]
+    assert f"playserve train {model}" in scripts["train-gate-register"] and f"open-bump.sh {model} staging" in scripts["bump-staging"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
 
+from training.wallhack.onnx_model import INPUT, OUTPUT, logits, session
 from training.wallhack.preprocess import INPUT_SIZE
 
-INPUT, OUTPUT = "image", "logit"
 OPSET = 17
 
 
@@ -25,19 +24,9 @@ def export(net: nn.Module, path: Path) -> Path:
     return path
 
 
-def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def onnx_logits(sess: ort.InferenceSession, batch: np.ndarray) -> np.ndarray:
-    return sess.run([OUTPUT], {INPUT: batch.astype(np.float32)})[0][:, 0]
-
-
 def max_abs_difference(net: nn.Module, path: Path, batch: np.ndarray) -> float:
     """Largest |PyTorch logit - ONNX Runtime logit| over a batch of real model inputs."""
     net.eval()
     with torch.inference_mode():
         expected = net(torch.from_numpy(batch)).squeeze(1).numpy()
-    return float(np.abs(expected - onnx_logits(session(path), batch)).max())
+    return float(np.abs(expected - logits(session(path), batch)).max())

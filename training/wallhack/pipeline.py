@@ -13,10 +13,10 @@ import torch
 from training.common import store
 from training.common.model_card import table
 from training.wallhack import data, export, preprocess
+from training.wallhack.onnx_model import ONNX_FILE
 from training.wallhack.train import FROZEN_BLOCKS, TARGET_RECALL, Progress, TrainConfig, TrainResult, frame_set, train
 
 MODEL_NAME = "wallhack"
-ONNX_FILE = "model.onnx"
 MIN_ROC_AUC = 0.9
 MAX_PARITY_DIFFERENCE = 1e-4  # logits; the decision threshold is a probability, so this is far below any effect
 PRECISION_KEY = f"precision_at_{round(TARGET_RECALL * 100)}_recall"

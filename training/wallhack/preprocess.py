@@ -31,26 +31,26 @@ def decode(data: bytes) -> Image.Image:
     """Bytes -> RGB image, or ImageError(reason): empty, too_large, not_an_image,
     unsupported_format, too_many_pixels, truncated."""
     if not data:
-        raise ImageError("empty", "image: the upload is empty (0 bytes)")
+        raise ImageError("empty", "the upload is empty (0 bytes)")
     if len(data) > MAX_BYTES:
-        raise ImageError("too_large", f"image: {len(data):,} bytes is over the {MAX_BYTES:,}-byte limit")
+        raise ImageError("too_large", f"{len(data):,} bytes is over the {MAX_BYTES:,}-byte limit")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):  # PIL's own header check, past ~89 Mpx
-        raise ImageError("too_many_pixels", f"image: over the {MAX_PIXELS:,}-pixel limit (a decompression bomb?)") from None
-    except (OSError, SyntaxError) as error:
-        raise ImageError("not_an_image", f"image: not a JPEG, PNG or WebP image ({error})") from None
+        raise ImageError("too_many_pixels", f"over the {MAX_PIXELS:,}-pixel limit (a decompression bomb?)") from None
+    except (OSError, SyntaxError):
+        raise ImageError("not_an_image", "not a JPEG, PNG or WebP image") from None
     if image.format not in FORMATS:
-        raise ImageError("unsupported_format", f"image: {image.format} is not accepted; send JPEG, PNG or WebP")
+        raise ImageError("unsupported_format", f"{image.format} is not accepted; send JPEG, PNG or WebP")
     width, height = image.size
     if width * height > MAX_PIXELS:  # the header's size, read before any pixel is decoded
-        raise ImageError("too_many_pixels", f"image: {width}x{height} is over the {MAX_PIXELS:,}-pixel limit")
+        raise ImageError("too_many_pixels", f"{width}x{height} is over the {MAX_PIXELS:,}-pixel limit")
     try:
         image.load()
     except (OSError, SyntaxError) as error:
-        raise ImageError("truncated", f"image: the file is truncated or corrupt ({error})") from None
+        raise ImageError("truncated", f"the file is truncated or corrupt ({error})") from None
     return image.convert("RGB")
 
 

@@ -1,0 +1,120 @@
+"""Wallhack screenshot classifier: one or many uploaded images in, probability and decision out.
+
+Two BentoML services in one bento, like a KServe transformer and predictor: `Wallhack` decodes
+and validates each upload (a bad one gets a 400 naming it, before any batching), `WallhackModel`
+runs ONNX Runtime behind BentoML's adaptive batcher, which merges frames from concurrent requests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import aiohttp
+import bentoml
+import numpy as np
+from pydantic import Field
+
+from bentos.common import batching
+from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.wallhack import schemas
+from training.wallhack import explain as occlusion
+from training.wallhack import onnx_model, preprocess
+
+STORED = bentoml.models.get(os.environ.get("PLAYSERVE_WALLHACK_MODEL", "wallhack:latest"))
+# Frames per ONNX call; a request bigger than this would be refused by the batcher.
+MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST
+# An explanation's 65 frames go to the batcher this many at a time, so screenshots sent meanwhile
+# wait for one chunk, not for all 65 (~1.5 s on 2 cores; seen as /predict p99 over 3 s under locust).
+EXPLAIN_CHUNK = 8
+# The batcher sheds (503) what it predicts will wait longer; 2 s shed single screenshots behind
+# a burst of large requests (seen under locust).
+MAX_LATENCY_MS = 10_000
+
+
+@bentoml.service(name="wallhack-model", workers=1)
+class WallhackModel:
+    model_ref = bentoml.models.BentoModel(STORED.tag)
+
+    def __init__(self) -> None:
+        self.session = onnx_model.session(Path(self.model_ref.path) / onnx_model.ONNX_FILE)
+
+    @bentoml.api(batchable=batching.enabled(), max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
+    def logits(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 letterboxed frames (N, S, S, 3) -> (N,) logits (log-odds of a wallhack)."""
+        input_rows("wallhack", "logits", len(frames))
+        return onnx_model.logits(self.session, preprocess.normalise(frames))
+
+
+Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
+                                     description="JPEG, PNG or WebP screenshots, one or many")]
+Threshold = Annotated[float | None, Field(ge=0, le=1, description="Decision threshold; default: the model's")]
+
+
+@bentoml.service(name="wallhack", workers=1, traffic={"timeout": 60})
+class Wallhack:
+    model = bentoml.depends(WallhackModel)
+
+    def __init__(self) -> None:
+        self.version = str(STORED.tag)
+        self.threshold = float(os.environ.get("PLAYSERVE_WALLHACK_THRESHOLD", STORED.info.metadata["threshold"]))
+        self.metrics = ServiceMetrics("wallhack", self.version, STORED.info.labels.get("git_sha", "unknown"))
+
+    @bentoml.api
+    async def predict(self, images: Images, threshold: Threshold = None) -> schemas.Verdicts:
+        frames, _ = self.decode("predict", {f"images[{index}]": path for index, path in enumerate(images)})
+        probability = onnx_model.probability(await self.logits(np.stack(frames)))
+        self.metrics.observe("predict", {"probability": probability})
+        cut = self.cut(threshold)
+        return schemas.Verdicts(model_version=self.version, threshold=cut, results=[
+            schemas.Verdict(index=index, probability=p, wallhack=p >= cut) for index, p in enumerate(probability.tolist())])
+
+    @bentoml.api
+    async def explain(self, image: Annotated[Path, Field(description="One JPEG, PNG or WebP screenshot")],
+                      threshold: Threshold = None) -> schemas.Verdicts:
+        """The verdict on one screenshot with an occlusion heat map and the region that drove it,
+        for human reviewers. A route of its own, as KServe's :explain, because it costs 65 frames'
+        inference and has no place in /predict's latency objective."""
+        (frame,), (size,) = self.decode("explain", {"image": image})
+        frames = np.concatenate([frame[None], occlusion.occluded(frame)])
+        logits = np.concatenate([await self.logits(frames[start:start + EXPLAIN_CHUNK])
+                                 for start in range(0, len(frames), EXPLAIN_CHUNK)])
+        probability = float(onnx_model.probability(logits[0]))
+        heat = occlusion.heat_map(logits[0], logits[1:])
+        explanation = schemas.Explanation(grid=occlusion.GRID, heat=np.round(heat, 4).tolist(),
+                                          region=occlusion.strongest_region(heat, size))
+        cut = self.cut(threshold)
+        return schemas.Verdicts(model_version=self.version, threshold=cut, results=[
+            schemas.Verdict(index=0, probability=probability, wallhack=probability >= cut, explanation=explanation)])
+
+    def decode(self, endpoint: str, uploads: dict[str, Path]) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+        """Uploads by field name -> letterboxed frames and original sizes; the first bad one is a
+        400 naming it."""
+        frames, sizes = [], []
+        for name, path in uploads.items():
+            data = Path(path).read_bytes()
+            self.metrics.input_bytes(endpoint, len(data))
+            try:
+                image = preprocess.decode(data)
+            except preprocess.ImageError as error:
+                self.metrics.decode_failure(error.reason)
+                raise bentoml.exceptions.InvalidArgument(f"{name}: {error}") from None
+            frames.append(preprocess.letterbox(image))
+            sizes.append(image.size)
+        return frames, sizes
+
+    def cut(self, threshold: float | None) -> float:
+        return self.threshold if threshold is None else threshold
+
+    async def logits(self, frames: np.ndarray) -> np.ndarray:
+        """The model service's answer. Its HTTP client can pick a keep-alive connection the model
+        service has just closed (bentoml/BentoML#4238; seen here under load as a few 500s in a
+        thousand requests, and on the first request 5 s after start, when uvicorn drops the
+        connection of the start-up health check); inference is idempotent, so it is retried once."""
+        try:
+            return np.asarray(await self.model.to_async.logits(frames))
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            return np.asarray(await self.model.to_async.logits(frames))
+
+
+Wallhack.add_asgi_middleware(ValidationFailures, model="wallhack")
