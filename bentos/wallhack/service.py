@@ -107,13 +107,14 @@ class Wallhack:
         return self.threshold if threshold is None else threshold
 
     async def logits(self, frames: np.ndarray) -> np.ndarray:
-        """The model service's answer. Its HTTP client can pick a keep-alive connection the model
-        service has just closed (bentoml/BentoML#4238; seen here under load as a few 500s in a
-        thousand requests, and on the first request 5 s after start, when uvicorn drops the
-        connection of the start-up health check); inference is idempotent, so it is retried once."""
+        """The model service's answer. BentoML's client (1.4.39, _bentoml_impl/client/proxy2.py
+        SessionManager) replaces its aiohttp session every 100 calls and closes the old one while
+        concurrent calls still hold it: they fail with "Connector is closed.", ServerDisconnected
+        or ClientOSError (seen: 13 of 1,800 requests at 8-32 clients in load.bench). Inference is
+        idempotent, so a call that lost its connection is retried once, on the new session."""
         try:
             return np.asarray(await self.model.to_async.logits(frames))
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+        except aiohttp.ClientConnectionError:
             return np.asarray(await self.model.to_async.logits(frames))
 
 

@@ -4,6 +4,7 @@ while the service keeps serving."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import httpx
@@ -115,3 +116,17 @@ def test_metrics_count_uploads_decode_failures_and_predictions(wallhack_server):
 def test_a_bad_upload_to_explain_is_named(wallhack_server):
     response = httpx.post(f"{wallhack_server.url}/explain", files={"image": ("shot.jpg", GOOD[: len(GOOD) // 3])}, timeout=60)
     assert response.status_code == 400 and "image: the file is truncated" in response.text
+
+
+def test_concurrent_requests_all_succeed_across_the_model_clients_session_refreshes(wallhack_server):
+    """BentoML's client to the model service swaps its session every 100 calls under load; no
+    caller may see that (it cost ~0.7% of requests as 500s before the retry)."""
+    async def send_all() -> list[int]:
+        limits = httpx.Limits(max_connections=16)
+        async with httpx.AsyncClient(base_url=wallhack_server.url, timeout=60, limits=limits) as client:
+            async def one(i: int) -> int:
+                response = await client.post("/predict", files=[("images", (f"shot{i}.jpg", GOOD))])
+                return response.status_code
+            return await asyncio.gather(*(one(i) for i in range(240)))
+
+    assert set(asyncio.run(send_all())) == {200}
