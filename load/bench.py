@@ -2,13 +2,15 @@
 service with adaptive batching, (c) the service with batching off, each at several numbers of
 concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a) and (b)/(c).
 
-    .venv/bin/python -m load.bench spend|wallhack [--requests N] [--model-tag TAG]
+    .venv/bin/python -m load.bench spend|wallhack|emotion [--requests N] [--model-tag TAG]
 
 Writes load/results/bench-<model>.md and .json (or into --results). Every request is what the
-model's callers send one at a time (spend: one player at login; wallhack: one screenshot).
+model's callers send one at a time (spend: one player at login; wallhack: one screenshot;
+emotion: one webcam frame, plus the time to report on a 10-minute session video).
 Clients run on this machine's cores beside the server, as they would beside a sidecar; (a) has
 no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
-inputs: the batch c clients' requests can at best be merged into."""
+inputs: the batch c clients' requests can at best be merged into. A service without adaptive
+batching (emotion) has no (c)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,9 @@ class Workload:
     batched: bool = False  # (a) at level c: one call on c inputs (else c threads, one input each)
     requests: int = REQUESTS
     day_volume: int = 0  # the caller's stated volume a day, to set one replica's capacity against
+    adaptive: bool = True  # the service batches across requests, so (c) batching off is a comparison
+    webcam_fps: float = 0  # live streams send this many frames a second: how many one replica keeps up with
+    extra: Callable[[str], dict] | None = None  # more figures, measured against the running service (its URL)
 
 
 def spend_workload(tag: str) -> tuple[str, Workload]:
@@ -81,7 +86,55 @@ def wallhack_workload(tag: str) -> tuple[str, Workload]:
                                 batched=True, requests=600, day_volume=500_000)
 
 
-WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload}
+def emotion_workload(tag: str) -> tuple[str, Workload]:
+    """One webcam frame per request (real photos: the astronaut, the cameraman, an empty scene,
+    as 640x480 JPEGs, slightly shifted); bare: decode, detect, crop and classify in process, as
+    the service does. Extra: the JSON report on a 10-minute session video, bare and served."""
+    import cv2
+
+    from training.common.images import decode
+    from training.common.store import get
+    from training.emotion.analysis import Analyser
+    from training.emotion.real_faces import photos
+
+    stored = get(tag)
+    analyser = Analyser(stored.path)
+    scenes = [cv2.resize(p.rgb, (480, 480)) for p in photos() if p.name in ("astronaut", "camera", "coffee")]
+    frames = [cv2.imencode(".jpg", cv2.copyMakeBorder(np.roll(scene, 3 * i, axis=1), 0, 0, 80, 80, cv2.BORDER_REPLICATE)[..., ::-1])[1].tobytes()
+              for i, scene in ((i, scenes[i % len(scenes)]) for i in range(48))]
+    content_type = "multipart/form-data; boundary=playserve-bench"
+    bodies = [httpx.Request("POST", "/predict", files=[("images", ("frame.jpg", frame))], headers={"content-type": content_type}).read()
+              for frame in frames]
+    return stored.tag, Workload("/predict", bodies, lambda i, _: analyser.faces(np.asarray(decode(frames[i % len(frames)]))),
+                                content_type=content_type, requests=600, adaptive=False, webcam_fps=2.0,
+                                extra=lambda url: session_video_report(analyser, url))
+
+
+SESSION_MINUTES = 10
+
+
+def session_video_report(analyser, url: str) -> dict:
+    """Seconds to report on a 10-minute session video (480x480, 15 frames/s, MP4) at the default
+    sampled rate: in process, then through the running service's /report."""
+    from training.emotion import sample_video, session, video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = sample_video.write(Path(tmp) / "session.mp4", SESSION_MINUTES * 60, fps=15, size=480)
+        size = path.stat().st_size
+        start = time.perf_counter()
+        frames = session.report(analyser, path, video.DEFAULT_RATE)["summary"]["sampled_frames"]
+        bare_s = time.perf_counter() - start
+        start = time.perf_counter()
+        with path.open("rb") as upload:
+            response = httpx.post(f"{url}/report", files={"video": ("session.mp4", upload)}, timeout=900)
+        served_s = time.perf_counter() - start
+    response.raise_for_status()
+    return {"video_minutes": SESSION_MINUTES, "video_bytes": size,
+            "sample_rate": video.DEFAULT_RATE, "sampled_frames": frames, "bare_report_s": bare_s, "served_report_s": served_s,
+            "served_frames_per_s": frames / served_s}
+
+
+WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload, "emotion": emotion_workload}
 
 
 def summary(latencies: list[float], errors: int, seconds: float, concurrency: int, per_call: int = 1) -> dict:
@@ -150,11 +203,15 @@ def start_service(model: str, tag: str, batching: bool) -> tuple[subprocess.Pope
     sys.exit(f"{model} service did not become ready; log: {log.name}")
 
 
-def served(model: str, tag: str, workload: Workload, batching: bool, requests: int) -> list[dict]:
+def served(model: str, tag: str, workload: Workload, batching: bool, requests: int, extra: dict | None = None) -> list[dict]:
+    """Each concurrency level against a fresh service; then the workload's extra figures into `extra`."""
     process, url = start_service(model, tag, batching)
     try:
         asyncio.run(http(url, workload, 4, WARM_UP))
-        return [asyncio.run(http(url, workload, c, requests)) for c in CONCURRENCY]
+        results = [asyncio.run(http(url, workload, c, requests)) for c in CONCURRENCY]
+        if extra is not None and workload.extra:
+            extra.update(workload.extra(url))
+        return results
     finally:
         services.stop(process)
 
@@ -163,33 +220,46 @@ def measure(model: str, tag: str, requests: int | None) -> dict:
     tag, workload = WORKLOADS[model](tag)
     requests = requests or workload.requests
     bare(workload, 1, WARM_UP // 10 if workload.batched else WARM_UP)
+    extra: dict = {}
     modes = {"bare": [bare(workload, c, requests) for c in CONCURRENCY],
-             "batching": served(model, tag, workload, True, requests),
-             "no_batching": served(model, tag, workload, False, requests)}
-    ratios = [{"concurrency": a["concurrency"],
-               "batching_over_bare": b["requests_per_s"] / a["requests_per_s"],
-               "batching_over_no_batching": b["requests_per_s"] / c["requests_per_s"]}
-              for a, b, c in zip(modes["bare"], modes["batching"], modes["no_batching"])]
+             "batching": served(model, tag, workload, True, requests, extra)}
+    if workload.adaptive:
+        modes["no_batching"] = served(model, tag, workload, False, requests)
+    ratios = [{"concurrency": a["concurrency"], "batching_over_bare": b["requests_per_s"] / a["requests_per_s"],
+               **({"batching_over_no_batching": b["requests_per_s"] / c["requests_per_s"]} if c else {})}
+              for a, b, c in zip(modes["bare"], modes["batching"], modes.get("no_batching", [None] * len(CONCURRENCY)))]
     best = {mode: max(r["requests_per_s"] for r in results) for mode, results in modes.items()}
     capacity = {"best_bare_per_s": best["bare"], "best_served_per_s": best["batching"],
                 "served_over_bare": best["batching"] / best["bare"], "replica_per_day": best["batching"] * 86_400,
-                "day_volume": workload.day_volume}
+                "day_volume": workload.day_volume, "webcam_fps": workload.webcam_fps}
     return {"model": tag, "endpoint": workload.endpoint, "requests": requests, "batched": workload.batched,
-            "modes": modes, "ratios": ratios, "capacity": capacity}
+            "adaptive": workload.adaptive, "modes": modes, "ratios": ratios, "capacity": capacity, "extra": extra}
 
 
 MODE_NAMES = {"bare": "(a) bare model, in process", "batching": "(b) service, adaptive batching",
               "no_batching": "(c) service, batching off"}
+UNBATCHED_NAMES = {**MODE_NAMES, "batching": "(b) service (no adaptive batching)"}
 
 
 def render(report: dict) -> str:
-    rows = [f"| {MODE_NAMES[mode]} | {r['concurrency']} | {r['requests']:,} | {r['errors']} | {r['requests_per_s']:,.0f} "
+    names = MODE_NAMES if report["adaptive"] else UNBATCHED_NAMES
+    rows = [f"| {names[mode]} | {r['concurrency']} | {r['requests']:,} | {r['errors']} | {r['requests_per_s']:,.1f} "
             f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |" for mode, results in report["modes"].items() for r in results]
-    ratios = [f"| {r['concurrency']} | {r['batching_over_bare']:.2f} | {r['batching_over_no_batching']:.2f} |" for r in report["ratios"]]
+    ratio_header = ["| concurrent clients | (b)/(a) throughput | (b)/(c) throughput |", "|---|---|---|"] if report["adaptive"] \
+        else ["| concurrent clients | (b)/(a) throughput |", "|---|---|"]
+    ratios = [f"| {r['concurrency']} | {r['batching_over_bare']:.2f} |" + (f" {r['batching_over_no_batching']:.2f} |" if report["adaptive"] else "")
+              for r in report["ratios"]]
     c = report["capacity"]
     batched = ("For (a), concurrent clients = inputs per call (one thread), and latency is per call." if report["batched"] else "")
     volume = (f" against the stated {c['day_volume']:,} a day: {c['replica_per_day'] / c['day_volume']:.0f}x"
               if c["day_volume"] else "")
+    webcams = (f" At {c['webcam_fps']:g} sampled frames a second per webcam, one replica keeps up with "
+               f"{c['best_served_per_s'] / c['webcam_fps']:.0f} live sessions." if c["webcam_fps"] else "")
+    extra = report["extra"]
+    video = ([f"Session report: a {extra['video_minutes']}-minute video ({extra['video_bytes'] / 1e6:.0f} MB MP4, 480x480 at 15 "
+              f"frames/s) at {extra['sample_rate']:g} frames/s ({extra['sampled_frames']:,} frames analysed): "
+              f"**{extra['bare_report_s']:.1f} s** in process, **{extra['served_report_s']:.1f} s** through `/report` "
+              f"(upload included), {extra['served_frames_per_s']:.1f} analysed frames/s.", ""] if extra else [])
     return "\n".join([
         f"# Benchmark: {report['model']}",
         "",
@@ -201,14 +271,14 @@ def render(report: dict) -> str:
         "|---|---|---|---|---|---|---|",
         *rows,
         "",
-        "| concurrent clients | (b)/(a) throughput | (b)/(c) throughput |",
-        "|---|---|---|",
+        *ratio_header,
         *ratios,
         "",
         f"Best throughput: bare {c['best_bare_per_s']:,.1f}/s, served {c['best_served_per_s']:,.1f}/s, served/bare "
         f"{c['served_over_bare']:.2f}. One replica on these cores (client included) sustains "
-        f"{c['replica_per_day']:,.0f} requests a day{volume}.",
+        f"{c['replica_per_day']:,.0f} requests a day{volume}.{webcams}",
         "",
+        *video,
     ])
 
 

@@ -19,9 +19,10 @@ from playserve import services
 app = typer.Typer(help="playserve: train, register, serve and measure the models of live games.", no_args_is_help=True)
 data_app = typer.Typer(help="Generate synthetic data sets.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a model, gate it against baselines, register it.", no_args_is_help=True)
-predict_app = typer.Typer(help="Batch-score a table with a registered model.", no_args_is_help=True)
+predict_app = typer.Typer(help="Score tables, images or videos with a registered model.", no_args_is_help=True)
 serve_app = typer.Typer(help="Serve a model over HTTP on 127.0.0.1.", no_args_is_help=True)
-for sub, name in ((data_app, "data"), (train_app, "train"), (predict_app, "predict"), (serve_app, "serve")):
+report_app = typer.Typer(help="Reports a model makes from a whole input (a session video).", no_args_is_help=True)
+for sub, name in ((data_app, "data"), (train_app, "train"), (predict_app, "predict"), (serve_app, "serve"), (report_app, "report")):
     app.add_typer(sub, name=name)
 
 err = Console(stderr=True, soft_wrap=True)  # soft wrap: piped output keeps long lines whole
@@ -100,6 +101,20 @@ def data_wallhack(
     print(json.dumps({"out": str(out), "images": len(labels), "positives": int(labels["label"].sum()),
                       "styles": {s: int(labels["styles"].str.split("|").apply(lambda x, s=s: s in x).sum()) for s in chosen},
                       "labels": str(out / data.LABELS_FILE)}))
+
+
+@data_app.command("emotion")
+def data_emotion(
+    out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder of face images per emotion.", file_okay=False)],
+    per_emotion: Annotated[int, typer.Option("--per-emotion", min=10, help="Images per emotion.")] = 150,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+):
+    """Drawn expression faces (not people) in a labelled folder, to test `playserve train emotion --data`."""
+    from training.emotion import data
+
+    with progress_display(f"drawing {per_emotion * 7:,} faces"):
+        images = data.write_folder(out, per_emotion, seed)
+    print(json.dumps({"out": str(out), "images": images, "per_emotion": per_emotion}))
 
 
 @train_app.command("spend")
@@ -187,6 +202,42 @@ def train_wallhack(
     err.print(f"[green]registered[/] {outcome.model.tag}")
 
 
+@train_app.command("emotion")
+def train_emotion(
+    data: Annotated[Optional[Path], typer.Option("--data", help="Labelled folder (one sub-folder of face crops per emotion) "
+                                                 "to fine-tune on; without it the packaged model is evaluated and registered.", file_okay=False)] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Fine-tuning passes over the training images.")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and of training.")] = 0,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run's model card and metrics go.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Face detector + expression model: measure detection on real photos against a Haar cascade,
+    fine-tune the Keras expression model on --data if given (held-out metrics against the packaged
+    model), export to ONNX with a parity check, gate, register."""
+    from training.emotion import pipeline
+    from training.emotion.train import TrainConfig
+
+    with user_errors(), progress_display("training emotion") as report:
+        outcome = pipeline.run(data, TrainConfig(epochs=epochs, seed=seed), runs_dir, report)
+    if as_json:
+        print(json.dumps(outcome.report))
+    else:
+        table = Table(title="face detection on real photos (scikit-image)")
+        for column in ("detector", *pipeline.DETECTION_COLUMNS):
+            table.add_column(column, justify="right" if column != "detector" else "left")
+        for name, key in (("res10 SSD (this model)", "detection"), ("Haar cascade (baseline)", "detection_baseline")):
+            table.add_row(name, *(f"{outcome.report[key][c]:.3f}" for c in pipeline.DETECTION_COLUMNS))
+        err.print(table)
+        fine = outcome.report.get("fine_tuning")
+        if fine:
+            err.print("held-out expression metrics" + (" (GENERATED faces)" if fine["synthetic"] else "") + ": " + ", ".join(
+                f"{name} macro-F1 {fine[key]['macro_f1']:.3f}" for name, key in (("fine-tuned", "metrics"), ("packaged", "base"), ("majority", "majority"))))
+        err.print(f"model card and metrics: {outcome.run_dir}")
+    if outcome.gate_failures:
+        raise fail("quality gate failed, nothing registered: " + "; ".join(outcome.gate_failures), code=3)
+    err.print(f"[green]registered[/] {outcome.model.tag}")
+
+
 @predict_app.command("spend")
 def predict_spend(
     data_file: DataOpt,
@@ -228,6 +279,57 @@ def predict_wallhack(
     err.print(f"scored {len(files) - failed:,} of {len(files):,} images with {stored.tag} (threshold {cut:.3f})")
     if failed:
         raise typer.Exit(1)
+
+
+EmotionModelOpt = Annotated[str, typer.Option("--model", help="Model tag: emotion:latest or emotion:<version>.")]
+RateOpt = Annotated[float, typer.Option("--rate", min=0.01, max=10, help="Video frames analysed per second.")]
+
+
+@predict_app.command("emotion")
+def predict_emotion(
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, metavar="PATH", help="Images (JPEG, PNG, WebP) or videos (MP4, AVI, MKV, WebM, MOV).")],
+    model: EmotionModelOpt = "emotion:latest",
+    rate: RateOpt = 2.0,
+):
+    """JSON lines with `faces`, each with its box, `emotions` (the seven probabilities) and the
+    dominant one: one line per image, one per sampled frame of a video (with `time_s`). A file that
+    cannot be read gets a line with its error, and the command then exits 1."""
+    from training.common.store import get
+    from training.emotion import scoring
+
+    with user_errors():
+        stored = get(model)
+        failed = 0
+        for result in scoring.predict_files(stored.path, paths, rate):
+            failed += "error" in result
+            print(json.dumps(result), flush=True)
+    err.print(f"analysed {len(paths) - failed:,} of {len(paths):,} files with {stored.tag}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@report_app.command("emotion")
+def report_emotion(
+    video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A session video (MP4, AVI, MKV, WebM, MOV).")],
+    out: Annotated[Path, typer.Option("--out", help="The HTML report to write.", dir_okay=False)] = Path("report.html"),
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here.", dir_okay=False)] = None,
+    model: EmotionModelOpt = "emotion:latest",
+    rate: RateOpt = 2.0,
+    title: Annotated[str, typer.Option("--title", help="The page's title.")] = "Playtest emotion report",
+):
+    """The session's emotion report: a self-contained HTML page with charts (and JSON on request)."""
+    from training.common.store import get
+    from training.emotion import html, session
+    from training.emotion.analysis import Analyser
+
+    with user_errors(), progress_display(f"analysing {video.name}"):
+        result = session.report(Analyser(get(model).path), video, rate)
+    out.write_text(html.render(result, title))
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=1))
+    summary = result["summary"]
+    err.print(f"{out}: {summary['duration_s']:.0f} s, {summary['sampled_frames']} frames analysed, "
+              f"face visible {summary['share_of_time_with_face']:.0%} of the time, main reaction: {summary['dominant_excluding_neutral']}")
 
 
 @app.command("nudge-effect")
@@ -272,6 +374,13 @@ def serve_wallhack(port: PortOpt = 3000, model: Annotated[str, typer.Option("--m
     """Serve the wallhack classifier with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
     with user_errors():
         services.exec_serve("wallhack", port=port, tag=model)
+
+
+@serve_app.command("emotion")
+def serve_emotion(port: PortOpt = 3000, model: EmotionModelOpt = "emotion:latest"):
+    """Serve emotion inference (images, live frames, session reports) with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
+    with user_errors():
+        services.exec_serve("emotion", port=port, tag=model)
 
 
 @app.command("models")
@@ -547,8 +656,8 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
         raise fail(f"models: unknown model(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(services.SERVICES)}")
     for model in chosen:
         if not list_models(model):
-            err.print(f"no {model} model in the store: training one on the synthetic default")
-            {"spend": train_spend, "wallhack": train_wallhack}[model]()  # the defaults of `playserve train <model>`
+            err.print(f"no {model} model in the store: making one with `playserve train {model}`'s defaults")
+            {"spend": train_spend, "wallhack": train_wallhack, "emotion": train_emotion}[model]()  # `playserve train <model>` defaults
     ports = {model: port + i for i, model in enumerate(chosen)}
     try:
         with local_prometheus.running(services.HOME / "prometheus", prometheus_port, ports) as prometheus:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"spend": "bentos.spend.service:Spend", "wallhack": "bentos.wallhack.service:Wallhack"}
-MODEL_ENV = {"spend": "PLAYSERVE_SPEND_MODEL", "wallhack": "PLAYSERVE_WALLHACK_MODEL"}  # which model version a service loads
+SERVICES = {"spend": "bentos.spend.service:Spend", "wallhack": "bentos.wallhack.service:Wallhack",
+            "emotion": "bentos.emotion.service:Emotion"}
+MODEL_ENV = {model: f"PLAYSERVE_{model.upper()}_MODEL" for model in SERVICES}  # which model version a service loads
 HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))  # local state: registry, Prometheus, caches
 
 
@@ -115,6 +116,9 @@ EXAMPLES = {
   bulk: curl -s {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)""",
     "wallhack": """  curl -s {url}/predict -F images=@shot.jpg -F images=@shot2.png   (make some: playserve data wallhack --n 4 --out shots)
   with a heat map for reviewers: curl -s {url}/explain -F image=@shot.jpg""",
+    "emotion": """  curl -s {url}/predict -F images=@face.jpg
+  live, frame by frame: curl -s {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg
+  a session report: curl -s {url}/report -F video=@session.mp4   (as a page: {url}/report/html -o report.html)""",
 }
 
 

@@ -6,7 +6,7 @@
     playserve_feature_psi{model, feature}                         input drift (tabular models)
     playserve_input_rows{model, endpoint}                         rows per model call, after adaptive batching
     playserve_input_bytes{model, endpoint}                        upload sizes (image and video models)
-    playserve_image_decode_failures_total{model, reason}          (image models)
+    playserve_image_decode_failures_total{model, reason}          (image and video models)
 
 BentoML serves them at /metrics from its multiprocess registry. prometheus_client is imported
 when a service instance is made, inside the worker, after BentoML has set
@@ -126,7 +126,7 @@ class ServiceMetrics:
                 buckets=[1e3, 1e4, 1e5, 1e6, 1e7, 1e8]).labels(self.model, endpoint).observe(size)
 
     def decode_failure(self, reason: str) -> None:
-        _metric("Counter", "image_decode_failures", "Uploads that are not decodable images", ["model", "reason"]
+        _metric("Counter", "image_decode_failures", "Uploads (images, videos) that cannot be decoded", ["model", "reason"]
                 ).labels(self.model, reason).inc()
 
 

@@ -14,7 +14,9 @@ from playserve import services
 
 
 def trained_tag(model: str, request) -> str:
-    return str(request.getfixturevalue("trained").model.tag) if model == "spend" else request.getfixturevalue("wallhack_trained")["tag"]
+    if model == "spend":
+        return str(request.getfixturevalue("trained").model.tag)
+    return request.getfixturevalue(f"{model}_trained")["tag"]
 
 
 @pytest.mark.parametrize("model", ["spend", "wallhack"])
@@ -22,16 +24,34 @@ def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(model
     bench.main([model, "--model-tag", trained_tag(model, request), "--requests", "64", "--results", str(tmp_path)])
     report = json.loads((tmp_path / f"bench-{model}.json").read_text())
     assert set(report["modes"]) == {"bare", "batching", "no_batching"}
-    for results in report["modes"].values():
-        assert [r["concurrency"] for r in results] == list(bench.CONCURRENCY)
-        assert all(r["errors"] == 0 and r["requests"] == 64 and r["requests_per_s"] > 0 for r in results)
+    check_modes(report, 64)
     for ratio, a, b, c in zip(report["ratios"], *report["modes"].values()):
         assert ratio["batching_over_bare"] == b["requests_per_s"] / a["requests_per_s"]
         assert ratio["batching_over_no_batching"] == b["requests_per_s"] / c["requests_per_s"]
+    assert "(b)/(c) throughput" in (tmp_path / f"bench-{model}.md").read_text()
+
+
+def check_modes(report: dict, requests: int) -> None:
+    for results in report["modes"].values():
+        assert [r["concurrency"] for r in results] == list(bench.CONCURRENCY)
+        assert all(r["errors"] == 0 and r["requests"] == requests and r["requests_per_s"] > 0 for r in results)
     capacity = report["capacity"]
     assert capacity["served_over_bare"] == capacity["best_served_per_s"] / capacity["best_bare_per_s"]
     assert capacity["replica_per_day"] == capacity["best_served_per_s"] * 86_400
-    assert "(b)/(c) throughput" in (tmp_path / f"bench-{model}.md").read_text()
+
+
+def test_emotion_bench_measures_frames_bare_and_served_and_a_session_report(request, tmp_path, monkeypatch):
+    """No adaptive batching in the emotion service, so no (c); the session video is cut to 12 s here."""
+    monkeypatch.setattr(bench, "SESSION_MINUTES", 0.2)
+    bench.main(["emotion", "--model-tag", trained_tag("emotion", request), "--requests", "32", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / "bench-emotion.json").read_text())
+    assert set(report["modes"]) == {"bare", "batching"} and not report["adaptive"]
+    check_modes(report, 32)
+    assert all(set(r) == {"concurrency", "batching_over_bare"} for r in report["ratios"])
+    extra = report["extra"]
+    assert extra["sampled_frames"] == 24 and extra["bare_report_s"] > 0 and extra["served_frames_per_s"] == 24 / extra["served_report_s"]
+    text = (tmp_path / "bench-emotion.md").read_text()
+    assert "(b) service (no adaptive batching)" in text and "(b)/(c)" not in text and "live sessions" in text and "Session report" in text
 
 
 def adaptive_batch_calls(url: str) -> float:

