@@ -80,6 +80,7 @@ class Emotion:
     def report_html(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE,
                     title: Annotated[str, Field(max_length=200)] = "Playtest emotion report") -> str:
         """The same report as one self-contained HTML page with charts (no script, no external file)."""
+        # BentoML sends a Starlette Response as it is: text/html instead of a JSON-encoded string.
         return HTMLResponse(html.render(self.session_report(video, sample_rate), title))
 
     def session_report(self, path: Path, sample_rate: float) -> dict:

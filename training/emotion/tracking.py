@@ -3,7 +3,7 @@ each face's emotions, so a report can say "player 1" and a live view does not fl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,12 +26,8 @@ class Track:
     first_seen: float
     last_seen: float
     smoothed: np.ndarray
-    total: np.ndarray = field(default=None)  # sum of per-frame emotions, for the session's share
+    total: np.ndarray  # sum of per-frame emotions, for the session's shares
     frames: int = 1
-
-    def __post_init__(self):
-        if self.total is None:
-            self.total = self.smoothed.copy()
 
 
 class Tracker:
@@ -59,6 +55,7 @@ class Tracker:
             used.add(track_id)
         for i, box in enumerate(boxes):
             if i not in assigned:
-                assigned[i] = self.tracks[self.next_id] = Track(self.next_id, box, time_s, time_s, emotions[i].astype(np.float64))
+                first = emotions[i].astype(np.float64)
+                assigned[i] = self.tracks[self.next_id] = Track(self.next_id, box, time_s, time_s, first, first.copy())
                 self.next_id += 1
         return [assigned[i] for i in range(len(boxes))]
