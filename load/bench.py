@@ -120,7 +120,8 @@ SESSION_MINUTES = 10
 def session_video_report(analyser, url: str) -> dict:
     """Seconds to report on a 10-minute session video (480x480, 15 frames/s, MP4) at the default
     sampled rate: in process, then through the running service's /report."""
-    from training.emotion import sample_video, session, video
+    from training.common import video
+    from training.emotion import sample_video, session
 
     with tempfile.TemporaryDirectory() as tmp:
         path = sample_video.write(Path(tmp) / "session.mp4", SESSION_MINUTES * 60, fps=15, size=480)

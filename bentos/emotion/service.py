@@ -20,7 +20,8 @@ from bentos.common.observability import ServiceMetrics, ValidationFailures, inpu
 from bentos.emotion import schemas
 from bentos.emotion.sessions import OutOfOrder, Sessions
 from training.common.images import ImageError, decode
-from training.emotion import html, session, video
+from training.common import video
+from training.emotion import html, session
 from training.emotion.analysis import Analyser, FaceEmotions
 
 STORED = bentoml.models.get(os.environ.get("PLAYSERVE_EMOTION_MODEL", "emotion:latest"))

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from training.emotion.tracking import Tracker
+from training.common.tracking import Tracker
 
 IDLE_S = 600.0       # a playtest paused for 10 minutes starts over
 MAX_SESSIONS = 1000  # beyond this the longest-idle session is forgotten

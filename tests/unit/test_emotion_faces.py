@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from training.emotion import export, expression, real_faces
-from training.emotion.faces import MIN_CONFIDENCE, FaceDetector, HaarDetector, packaged_detector
-from training.emotion.tracking import iou
+from training.common.faces import MIN_CONFIDENCE, FaceDetector, HaarDetector, packaged_detector
+from training.common.tracking import iou
 
 # The astronaut's face, boxed by eye in scikit-image's 512x512 photo.
 ASTRONAUT_FACE = (180, 60, 270, 175)

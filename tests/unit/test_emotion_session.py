@@ -11,7 +11,7 @@ import pytest
 from bentos.emotion.sessions import OutOfOrder, Sessions
 from training.emotion import html, report
 from training.emotion.expression import EMOTIONS
-from training.emotion.tracking import MAX_GAP_S, Tracker
+from training.common.tracking import MAX_GAP_S, Tracker
 
 HAPPY, SAD, NEUTRAL = (np.eye(len(EMOTIONS))[EMOTIONS.index(e)] for e in ("happy", "sad", "neutral"))
 LEFT, RIGHT = (10, 10, 60, 70), (200, 12, 250, 72)

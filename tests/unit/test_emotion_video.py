@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from training.emotion import sample_video, video
+from training.common import video
+from training.emotion import sample_video
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from training.emotion import expression
-from training.emotion.faces import MIN_CONFIDENCE, FaceDetector
+from training.common.faces import MIN_CONFIDENCE, FaceDetector
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 from training.common.images import ImageError, decode
 from training.emotion import session
 from training.emotion.analysis import Analyser
-from training.emotion.video import VideoError
+from training.common.video import VideoError
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v"}
 

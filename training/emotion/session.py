@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from training.emotion import video
+from training.common import video
 from training.emotion.analysis import Analyser, FaceEmotions
 from training.emotion.report import Sample, build
-from training.emotion.tracking import Track, Tracker
+from training.common.tracking import Track, Tracker
 
 
 def frames(analyser: Analyser, path: Path, rate: float) -> tuple[video.VideoInfo, Tracker, Iterator[tuple[float, list[FaceEmotions], list[Track]]]]:

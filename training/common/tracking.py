@@ -1,5 +1,7 @@
-"""Faces followed across frames of one session: a greedy IoU tracker with exponential smoothing of
-each face's emotions, so a report can say "player 1" and a live view does not flicker."""
+"""Faces or people followed across sampled frames of one video or session: a greedy IoU tracker that
+keeps each track's values per frame (a face's emotions, whether a person looks at the screen) summed
+and exponentially smoothed, so a report can say "player 1" or "watched for 12 s" and a live view
+does not flicker."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_IOU = 0.3       # a face in the next sampled frame overlaps its last box at least this much
-MAX_GAP_S = 2.0     # a face unseen for longer is a new track when it comes back
-SMOOTHING = 0.5     # weight of the newest frame in the smoothed emotions
+MIN_IOU = 0.3       # a face or person in the next sampled frame overlaps its last box at least this much
+MAX_GAP_S = 2.0     # a face or person unseen for longer is a new track when it comes back
+SMOOTHING = 0.5     # weight of the newest frame in the smoothed values
 
 
 def iou(a, b) -> float:
@@ -26,7 +28,7 @@ class Track:
     first_seen: float
     last_seen: float
     smoothed: np.ndarray
-    total: np.ndarray  # sum of per-frame emotions, for the session's shares
+    total: np.ndarray  # sum of the per-frame values, for shares over the track
     frames: int = 1
 
 
@@ -35,8 +37,8 @@ class Tracker:
         self.tracks: dict[int, Track] = {}
         self.next_id = 1
 
-    def update(self, time_s: float, boxes: list, emotions: list[np.ndarray]) -> list[Track]:
-        """This frame's faces -> their tracks (in the same order), continuing the best-overlapping
+    def update(self, time_s: float, boxes: list, values: list[np.ndarray]) -> list[Track]:
+        """This frame's boxes and their values -> their tracks (in the same order), continuing the best-overlapping
         live track of each, most overlapping pairs first."""
         live = [t for t in self.tracks.values() if time_s - t.last_seen <= MAX_GAP_S]
         pairs = sorted(((iou(box, t.box), i, t.id) for i, box in enumerate(boxes) for t in live), reverse=True)
@@ -49,13 +51,13 @@ class Tracker:
                 continue
             track = self.tracks[track_id]
             track.box, track.last_seen, track.frames = boxes[i], time_s, track.frames + 1
-            track.smoothed = SMOOTHING * emotions[i] + (1 - SMOOTHING) * track.smoothed
-            track.total = track.total + emotions[i]
+            track.smoothed = SMOOTHING * values[i] + (1 - SMOOTHING) * track.smoothed
+            track.total = track.total + values[i]
             assigned[i] = track
             used.add(track_id)
         for i, box in enumerate(boxes):
             if i not in assigned:
-                first = emotions[i].astype(np.float64)
+                first = values[i].astype(np.float64)
                 assigned[i] = self.tracks[self.next_id] = Track(self.next_id, box, time_s, time_s, first, first.copy())
                 self.next_id += 1
         return [assigned[i] for i in range(len(boxes))]

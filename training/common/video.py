@@ -1,4 +1,4 @@
-"""Session videos: open with limits (what is not a playable video is refused with a reason and a
+"""Uploaded videos (playtest sessions, ad-camera recordings): open with limits (what is not a playable video is refused with a reason and a
 message naming the problem) and read frames at a sampled rate. OpenCV's FFmpeg backend decodes
 the common containers (MP4, AVI, MKV, WebM, MOV)."""
 
