@@ -2,11 +2,12 @@
 service with adaptive batching, (c) the service with batching off, each at several numbers of
 concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a) and (b)/(c).
 
-    .venv/bin/python -m load.bench spend|wallhack|emotion [--requests N] [--model-tag TAG]
+    .venv/bin/python -m load.bench spend|wallhack|emotion|person [--requests N] [--model-tag TAG]
 
 Writes load/results/bench-<model>.md and .json (or into --results). Every request is what the
 model's callers send one at a time (spend: one player at login; wallhack: one screenshot;
-emotion: one webcam frame, plus the time to report on a 10-minute session video).
+emotion: one webcam frame, plus the time to report on a 10-minute session video; person: one ad
+camera frame, plus the real-photo comparison against HOG).
 Clients run on this machine's cores beside the server, as they would beside a sidecar; (a) has
 no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
 inputs: the batch c clients' requests can at best be merged into. A service without adaptive
@@ -50,7 +51,8 @@ class Workload:
     day_volume: int = 0  # the caller's stated volume a day, to set one replica's capacity against
     adaptive: bool = True  # the service batches across requests, so (c) batching off is a comparison
     webcam_fps: float = 0  # live streams send this many frames a second: how many one replica keeps up with
-    extra: Callable[[str], dict] | None = None  # more figures, measured against the running service (its URL)
+    # more figures, measured against the running service (its URL); their "lines" go into the report as they are
+    extra: Callable[[str], dict] | None = None
 
 
 def spend_workload(tag: str) -> tuple[str, Workload]:
@@ -134,12 +136,54 @@ def session_video_report(analyser, url: str) -> dict:
             response = httpx.post(f"{url}/report", files={"video": ("session.mp4", upload)}, timeout=900)
         served_s = time.perf_counter() - start
     response.raise_for_status()
-    return {"video_minutes": SESSION_MINUTES, "video_bytes": size,
-            "sample_rate": video.DEFAULT_RATE, "sampled_frames": frames, "bare_report_s": bare_s, "served_report_s": served_s,
-            "served_frames_per_s": frames / served_s}
+    line = (f"Session report: a {SESSION_MINUTES}-minute video ({size / 1e6:.0f} MB MP4, 480x480 at 15 frames/s) at "
+            f"{video.DEFAULT_RATE:g} frames/s ({frames:,} frames analysed): **{bare_s:.1f} s** in process, **{served_s:.1f} s** "
+            f"through `/report` (upload included), {frames / served_s:.1f} analysed frames/s.")
+    return {"video_minutes": SESSION_MINUTES, "video_bytes": size, "sample_rate": video.DEFAULT_RATE, "sampled_frames": frames,
+            "bare_report_s": bare_s, "served_report_s": served_s, "served_frames_per_s": frames / served_s, "lines": [line]}
 
 
-WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload, "emotion": emotion_workload}
+def person_workload(tag: str) -> tuple[str, Workload]:
+    """One 640x480 camera frame per request (real photos: bus.jpg, zidane.jpg, an empty scene,
+    slightly shifted); bare: decode, letterbox, ONNX Runtime on a batch, NMS and the attention
+    check, as the service does them. Extra: people found and milliseconds per photo against
+    OpenCV's HOG on the real photos (the comparison DOMAIN.md's team made)."""
+    import cv2
+
+    from training.common.images import decode
+    from training.common.sample_video import fit
+    from training.common.store import get
+    from training.person import photos
+    from training.person.audience import Audience
+
+    stored = get(tag)
+    audience = Audience(stored.path)
+    scenes = [fit(photos.load(name), 640, 480) for name in ("bus", "zidane", "coffee")]
+    frames = [cv2.imencode(".jpg", np.roll(scenes[i % 3], 2 * i, axis=1)[..., ::-1])[1].tobytes() for i in range(48)]
+    content_type = "multipart/form-data; boundary=playserve-bench"
+    bodies = [httpx.Request("POST", "/predict", files=[("images", ("frame.jpg", frame))], headers={"content-type": content_type}).read()
+              for frame in frames]
+
+    def bare_batch(i: int, n: int) -> list:
+        return audience.frames([np.asarray(decode(frames[(i + k) % len(frames)])) for k in range(n)])
+
+    return stored.tag, Workload("/predict", bodies, bare_batch, content_type=content_type, batched=True, requests=300,
+                                webcam_fps=1 / 3, extra=lambda _: people_against_hog(stored))
+
+
+def people_against_hog(stored) -> dict:
+    """The registered model's real-photo comparison (measured when it was trained, in one run)."""
+    real = stored.metadata["real_photos"]
+    rows = [f"| {r['photo']} | {r['people']} | {r['yolo']} | {r['hog']} | {r['yolo_ms']:.0f} | {r['hog_ms']:.0f} |" for r in real["photos"]]
+    yolo, hog = real["summary"]["yolo"], real["summary"]["hog"]
+    totals = (f"| **all {real['images']} photos** | {real['people']} | {yolo['people_found']} found, {yolo['false_people']} false | "
+              f"{hog['people_found']} found, {hog['false_people']} false | {yolo['ms_per_image']:.0f} | {hog['ms_per_image']:.0f} |")
+    return {**real, "lines": ["People found per real photo, YOLO (this model, ONNX Runtime) against OpenCV's HOG pedestrian detector, "
+                              "with milliseconds per photo (from the model's registration run):", "",
+                              "| photo | people | YOLO | HOG | YOLO ms | HOG ms |", "|---|---|---|---|---|---|", *rows, totals]}
+
+
+WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload, "emotion": emotion_workload, "person": person_workload}
 
 
 def summary(latencies: list[float], errors: int, seconds: float, concurrency: int, per_call: int = 1) -> dict:
@@ -260,11 +304,7 @@ def render(report: dict) -> str:
               if c["day_volume"] else "")
     webcams = (f" At {c['webcam_fps']:g} sampled frames a second per webcam, one replica keeps up with "
                f"{c['best_served_per_s'] / c['webcam_fps']:.0f} live sessions." if c["webcam_fps"] else "")
-    extra = report["extra"]
-    video = ([f"Session report: a {extra['video_minutes']}-minute video ({extra['video_bytes'] / 1e6:.0f} MB MP4, 480x480 at 15 "
-              f"frames/s) at {extra['sample_rate']:g} frames/s ({extra['sampled_frames']:,} frames analysed): "
-              f"**{extra['bare_report_s']:.1f} s** in process, **{extra['served_report_s']:.1f} s** through `/report` "
-              f"(upload included), {extra['served_frames_per_s']:.1f} analysed frames/s.", ""] if extra else [])
+    video = [*report["extra"]["lines"], ""] if report["extra"] else []
     return "\n".join([
         f"# Benchmark: {report['model']}",
         "",

@@ -117,6 +117,20 @@ def data_emotion(
     print(json.dumps({"out": str(out), "images": images, "per_emotion": per_emotion}))
 
 
+@data_app.command("person")
+def data_person(
+    out: Annotated[Path, typer.Option("--out", help="Output folder: a YOLO-format dataset with data.yaml.", file_okay=False)],
+    images: Annotated[int, typer.Option("--images", min=20, help="Images, split 70/15/15 into train, val and test.")] = 120,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+):
+    """Drawn figures (not people) on real textures, in YOLO format, to test `playserve train person --data`."""
+    from training.person import data
+
+    with progress_display(f"drawing {images:,} scenes"):
+        data_yaml = data.write(out, images, seed)
+    print(json.dumps({"out": str(out), "data": str(data_yaml), "images": images}))
+
+
 @train_app.command("spend")
 def train_spend(
     data_file: Annotated[Optional[Path], typer.Option("--data", help="Training table; default: a synthetic population.", dir_okay=False)] = None,
@@ -238,6 +252,44 @@ def train_emotion(
     err.print(f"[green]registered[/] {outcome.model.tag}")
 
 
+@train_app.command("person")
+def train_person(
+    data: Annotated[Optional[Path], typer.Option("--data", help="A YOLO-format dataset's data.yaml to fine-tune on; without it "
+                                                 "the packaged weights are measured and registered.", dir_okay=False)] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Fine-tuning passes over the training images.")] = 10,
+    image_size: Annotated[int, typer.Option("--image-size", min=128, max=1280, help="Fine-tuning image size (a multiple of 32).")] = 640,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where the run's model card and metrics go.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """YOLO person detector: fine-tune with ultralytics on --data if given (held-out mAP50, mAP50-95
+    and count error against the packaged weights and HOG), export to ONNX with parity checks, count
+    people on real photos against OpenCV's HOG, gate, register."""
+    from training.person import pipeline
+
+    if image_size % 32:
+        raise fail(f"--image-size: {image_size} is not a multiple of 32")
+    with user_errors(), progress_display("training person") as report:
+        outcome = pipeline.run(data, epochs, image_size, runs_dir, report)
+    if as_json:
+        print(json.dumps(outcome.report))
+    else:
+        real = outcome.report["real_photos"]
+        table = Table(title=f"people on {real['images']} real photos ({real['people']} people)")
+        for column in ("detector", "exact_count", "people_found", "false_people", "ms_per_image"):
+            table.add_column(column, justify="right" if column != "detector" else "left")
+        for name, key in (("YOLO (this model)", "yolo"), ("OpenCV HOG (baseline)", "hog")):
+            table.add_row(name, *(str(v) for v in real["summary"][key].values()))
+        err.print(table)
+        fine = outcome.report.get("fine_tuning")
+        if fine:
+            err.print("held-out test split" + (" (GENERATED figures)" if fine["synthetic"] else "") + ": " + ", ".join(
+                f"{name} mAP50-95 {m['map50_95']:.3f} count error {m['count_mae']:.2f}" for name, m in fine["test"].items()))
+        err.print(f"model card and metrics: {outcome.run_dir}")
+    if outcome.gate_failures:
+        raise fail("quality gate failed, nothing registered: " + "; ".join(outcome.gate_failures), code=3)
+    err.print(f"[green]registered[/] {outcome.model.tag}")
+
+
 @predict_app.command("spend")
 def predict_spend(
     data_file: DataOpt,
@@ -296,6 +348,32 @@ def predict_emotion(
     cannot be read gets a line with its error, and the command then exits 1."""
     from training.common.store import get
     from training.emotion import scoring
+
+    with user_errors():
+        stored = get(model)
+        failed = 0
+        for result in scoring.predict_files(stored.path, paths, rate):
+            failed += "error" in result
+            print(json.dumps(result), flush=True)
+    err.print(f"analysed {len(paths) - failed:,} of {len(paths):,} files with {stored.tag}")
+    if failed:
+        raise typer.Exit(1)
+
+
+PersonModelOpt = Annotated[str, typer.Option("--model", help="Model tag: person:latest or person:<version>.")]
+
+
+@predict_app.command("person")
+def predict_person(
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, metavar="PATH", help="Images (JPEG, PNG, WebP) or videos (MP4, AVI, MKV, WebM, MOV).")],
+    model: PersonModelOpt = "person:latest",
+    rate: RateOpt = 2.0,
+):
+    """JSON lines with `count`, `looking` (people facing the camera) and `people` (box, confidence,
+    looking): one line per image, one per sampled frame of a video (with `time_s` and track ids).
+    A file that cannot be read gets a line with its error, and the command then exits 1."""
+    from training.common.store import get
+    from training.person import scoring
 
     with user_errors():
         stored = get(model)
@@ -381,6 +459,13 @@ def serve_emotion(port: PortOpt = 3000, model: EmotionModelOpt = "emotion:latest
     """Serve emotion inference (images, live frames, session reports) with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
     with user_errors():
         services.exec_serve("emotion", port=port, tag=model)
+
+
+@serve_app.command("person")
+def serve_person(port: PortOpt = 3000, model: PersonModelOpt = "person:latest"):
+    """Serve the person detector (camera frames, recordings) with BentoML on 127.0.0.1 (Ctrl-C stops it)."""
+    with user_errors():
+        services.exec_serve("person", port=port, tag=model)
 
 
 @app.command("models")
@@ -657,7 +742,7 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
     for model in chosen:
         if not list_models(model):
             err.print(f"no {model} model in the store: making one with `playserve train {model}`'s defaults")
-            {"spend": train_spend, "wallhack": train_wallhack, "emotion": train_emotion}[model]()  # `playserve train <model>` defaults
+            {"spend": train_spend, "wallhack": train_wallhack, "emotion": train_emotion, "person": train_person}[model]()  # `playserve train <model>` defaults
     ports = {model: port + i for i, model in enumerate(chosen)}
     try:
         with local_prometheus.running(services.HOME / "prometheus", prometheus_port, ports) as prometheus:

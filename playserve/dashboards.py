@@ -27,10 +27,10 @@ DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 NS = 'namespace=~"$namespace"'
 NOT_HEALTH = 'endpoint!~"/(livez|readyz|metrics|healthz)"'  # the same filter as the SLO rules
-LATENCY_TARGET_S = {"spend": 0.5, "wallhack": 2.0, "emotion": 1.0}  # PlayserveLatencyP99High
+LATENCY_TARGET_S = {"spend": 0.5, "wallhack": 2.0, "emotion": 1.0, "person": 2.0}  # PlayserveLatencyP99High
 PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # PlayserveFeatureDrift fires over PSI_MAJOR
 # What each model's service exports beyond the shared metrics, hence which panels it gets.
-MODEL_INPUTS = {"spend": "tabular", "wallhack": "image", "emotion": "image"}
+MODEL_INPUTS = {"spend": "tabular", "wallhack": "image", "emotion": "image", "person": "image"}
 
 
 def query(expr: str, legend: str = "", instant: bool = False) -> prometheus.Dataquery:
@@ -122,7 +122,7 @@ def overview() -> db.Dashboard:
                                                              "namespace, service_name"), "{{service_name}} {{namespace}}")))
         .with_panel(graph("p99 latency", "s", query(quantile(0.99, "bentoml_service_request_duration_seconds", calls,
                                                              "namespace, service_name"), "{{service_name}} {{namespace}}"),
-                          description="All endpoints; the alert watches the interactive ones against 500 ms (wallhack: 2 s, emotion: 1 s).",
+                          description="All endpoints; the alert watches the interactive ones against 500 ms (wallhack and person: 2 s, emotion: 1 s).",
                           limits=thresholds((min(LATENCY_TARGET_S.values()), "red"))))
         .with_panel(graph("Error budget burn rate (1 h)", "none",
                           query(f'playserve:request_errors:ratio_rate1h{{{NS},service_name=~"$service"}} / 0.001', "{{service_name}} {{namespace}}"),

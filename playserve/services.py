@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"spend": "bentos.spend.service:Spend", "wallhack": "bentos.wallhack.service:Wallhack",
-            "emotion": "bentos.emotion.service:Emotion"}
+            "emotion": "bentos.emotion.service:Emotion", "person": "bentos.person.service:Person"}
 MODEL_ENV = {model: f"PLAYSERVE_{model.upper()}_MODEL" for model in SERVICES}  # which model version a service loads
 HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))  # local state: registry, Prometheus, caches
 
@@ -119,6 +119,8 @@ EXAMPLES = {
     "emotion": """  curl -s {url}/predict -F images=@face.jpg
   live, frame by frame: curl -s {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg
   a session report: curl -s {url}/report -F video=@session.mp4   (as a page: {url}/report/html -o report.html)""",
+    "person": """  curl -s {url}/predict -F images=@camera.jpg   (people, how many face the screen)
+  a recording's audience: curl -s {url}/video -F video=@recording.mp4""",
 }
 
 

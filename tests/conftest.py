@@ -175,3 +175,31 @@ def session_video(tmp_path_factory) -> Path:
     from training.emotion import sample_video
 
     return sample_video.write(tmp_path_factory.mktemp("video") / "session.mp4", 24)
+
+
+@pytest.fixture(scope="session")
+def person_trained(tmp_path_factory) -> dict:
+    """The person detector as `playserve train person` registers it by default (the packaged YOLO
+    weights exported to ONNX, measured against HOG and gated): its --json report."""
+    import json
+
+    runs = tmp_path_factory.mktemp("runs")
+    report = json.loads(run_cli("train", "person", "--runs-dir", str(runs), "--json").stdout)
+    assert report["passed_gate"], report["gate_failures"]
+    return report
+
+
+@pytest.fixture(scope="session")
+def person_server(person_trained, tmp_path_factory):
+    server = start_server("person", person_trained["tag"], tmp_path_factory.mktemp("server") / "person.log")
+    yield server
+    stop_server(server.process)
+
+
+@pytest.fixture(scope="session")
+def ad_video(tmp_path_factory) -> Path:
+    """28 s of real photos as an ad camera's recording (training/person/sample_video.py): bus.jpg
+    (4 people), nobody, zidane.jpg (2 people), nobody, twice over."""
+    from training.person import sample_video
+
+    return sample_video.write(tmp_path_factory.mktemp("video") / "ad.mp4", 28)

@@ -16,11 +16,12 @@ import skimage.data
 
 from playserve.services import free_port, wait_until_ok
 from tests.conftest import PLAYSERVE, REPO, run_cli, stop_server
+from training.person import photos
 from training.spend import data
 from training.wallhack import data as data_wallhack
 
 COMMANDS = [[], ["data"], ["train"], ["predict"], ["serve"], ["models"], ["nudge-effect"], ["up"], ["build"],
-            *([verb, model] for verb in ("data", "train", "predict", "serve") for model in ("spend", "wallhack", "emotion")),
+            *([verb, model] for verb in ("data", "train", "predict", "serve") for model in ("spend", "wallhack", "emotion", "person")),
             ["report"], ["report", "emotion"]]
 
 
@@ -135,7 +136,7 @@ def free_port_run(count: int) -> int:
 
 def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheus_scraping_them(tmp_path, wallhack_trained):
     """The README's run command on a store holding only a wallhack model (training one by default
-    takes ~20 min): train the spend and emotion defaults, serve all three, answer; the local
+    takes ~20 min): train the spend, emotion and person defaults, serve all four, answer; the local
     Prometheus scrapes them with the rules loaded, and stopping `up` stops everything."""
     import bentoml
 
@@ -145,13 +146,13 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
     (store / "models" / "wallhack" / "latest").write_text(wallhack.tag.version)
     env = {**os.environ, "BENTOML_HOME": str(store), "PLAYSERVE_HOME": str(tmp_path / "home")}
     assert "no models yet" in run_cli("models", "spend", env=env).stderr
-    port, prometheus_port = free_port_run(3), free_port()
+    port, prometheus_port = free_port_run(4), free_port()
     prometheus = f"http://127.0.0.1:{prometheus_port}"
     log = tmp_path / "up.log"
     process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port), "--prometheus-port", str(prometheus_port)], env=env,
                                cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        for model_port in (port, port + 1, port + 2):
+        for model_port in (port, port + 1, port + 2, port + 3):
             assert wait_until_ok(f"http://127.0.0.1:{model_port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
         example = (REPO / "bentos/spend/example_request.json").read_text()
         response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
@@ -162,27 +163,30 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
         astronaut = cv2.imencode(".jpg", skimage.data.astronaut()[..., ::-1])[1].tobytes()
         faces = httpx.post(f"http://127.0.0.1:{port + 2}/predict", files=[("images", ("face.jpg", astronaut))], timeout=60)
         assert faces.status_code == 200 and faces.json()["results"][0]["faces"][0]["dominant"] == "happy", log.read_text()
+        bus = photos.ultralytics_asset("bus.jpg").read_bytes()
+        people = httpx.post(f"http://127.0.0.1:{port + 3}/predict", files=[("images", ("bus.jpg", bus))], timeout=60)
+        assert people.status_code == 200 and people.json()["results"][0]["count"] == 4, log.read_text()
         text = log.read_text()
-        assert "registered spend:" in text and "registered emotion:" in text and "no wallhack model" not in text
+        assert all(f"registered {m}:" in text for m in ("spend", "emotion", "person")) and "no wallhack model" not in text
         assert f"serving spend on http://127.0.0.1:{port}" in text and f"serving wallhack on http://127.0.0.1:{port + 1}" in text
-        assert f"serving emotion on http://127.0.0.1:{port + 2}" in text
+        assert f"serving emotion on http://127.0.0.1:{port + 2}" in text and f"serving person on http://127.0.0.1:{port + 3}" in text
         assert f"Prometheus: {prometheus}" in text
         rules = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
         assert len(rules) >= 4
         query = {"query": "playserve_model_info"}
         deadline = time.monotonic() + 60  # the first scrapes come within one 15 s interval
-        while time.monotonic() < deadline and len(httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]) < 3:
+        while time.monotonic() < deadline and len(httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]) < 4:
             time.sleep(1)
         infos = httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]
-        assert sorted(i["metric"]["model"] for i in infos) == ["emotion", "spend", "wallhack"]
+        assert sorted(i["metric"]["model"] for i in infos) == ["emotion", "person", "spend", "wallhack"]
         assert {i["metric"]["namespace"] for i in infos} == {"playserve-local"}
     finally:
         stop_server(process)
     assert process.returncode == 0, log.read_text()[-3000:]
-    for url in (f"{prometheus}/-/ready", *(f"http://127.0.0.1:{port + i}/readyz" for i in range(3))):
+    for url in (f"{prometheus}/-/ready", *(f"http://127.0.0.1:{port + i}/readyz" for i in range(4))):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url)
-    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 3
+    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 4
 
 
 def test_up_refuses_an_unknown_model():

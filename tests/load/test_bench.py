@@ -54,6 +54,15 @@ def test_emotion_bench_measures_frames_bare_and_served_and_a_session_report(requ
     assert "(b) service (no adaptive batching)" in text and "(b)/(c)" not in text and "live sessions" in text and "Session report" in text
 
 
+def test_person_bench_measures_frames_bare_batched_and_unbatched_and_the_hog_comparison(request, tmp_path):
+    bench.main(["person", "--model-tag", trained_tag("person", request), "--requests", "16", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / "bench-person.json").read_text())
+    assert set(report["modes"]) == {"bare", "batching", "no_batching"} and report["batched"]
+    check_modes(report, 16)
+    text = (tmp_path / "bench-person.md").read_text()
+    assert "(b)/(c) throughput" in text and "| bus | 4 | 4 | 1 |" in text and "**all 11 photos** | 9 | 8 found" in text
+
+
 def adaptive_batch_calls(url: str) -> float:
     text = httpx.get(f"{url}/metrics").text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("bentoml_service_adaptive_batch_size_count"))

@@ -38,11 +38,13 @@ CASES = {
                                      SPEND),
     "PlayserveLatencyP99High": ("25m", latency("/predict", "10", "90"),
                                 # slow bulk uploads and reviewers' explanations are not interactive and must not page,
-                                # session reports neither; wallhack's objective is 2 s and emotion's 1 s
+                                # session and recording reports neither; wallhack's and person's objective is 2 s, emotion's 1 s
                                 latency("/predict", "100", "0") + latency("/predict_table", "0", "50")
                                 + latency("/explain", "0", "50", "wallhack") + latency("/predict", "10", "90", "wallhack")
                                 + latency("/report", "0", "50", "emotion") + latency("/report/html", "0", "50", "emotion")
-                                + latency("/stream", "10", "90", "emotion"),
+                                + latency("/stream", "10", "90", "emotion")
+                                + latency("/video", "0", "50", "person") + latency("/predict", "10", "90", "person")
+                                + latency("/raw", "10", "90", "person-model"),
                                 SPEND),
     "PlayserveNoTraffic": ("50m", [{"series": OK, "values": "100x60"}], [{"series": OK, "values": "0+5x60"}],
                            SPEND),

@@ -106,7 +106,8 @@ def test_locust_load_ran_every_task_without_failures(live, model):
     assert int(rows["Aggregated"]["Request Count"]) >= LOAD_USERS * 5
     tasks = {"spend": {"/predict [1 user]", "/predict [10-200 users]", "/predict [malformed]"},
              "wallhack": {"/predict [1 image]", "/predict [2-8 images]", "/predict [broken]"},
-             "emotion": {"/stream [1 frame]", "/predict [broken]", "/report [not a video]"}}
+             "emotion": {"/stream [1 frame]", "/predict [broken]", "/report [not a video]"},
+             "person": {"/predict [1 frame]", "/predict [broken]", "/video [not a video]"}}
     assert tasks[model] <= set(rows)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from training.common import video
+from training.common.sample_video import CODECS
 from training.emotion import sample_video
 
 
@@ -18,7 +19,7 @@ def clip(tmp_path_factory):
     return sample_video.write(tmp_path_factory.mktemp("clip") / "clip.mp4", 5, fps=10, size=128)
 
 
-@pytest.mark.parametrize("suffix", sorted(sample_video.CODECS))
+@pytest.mark.parametrize("suffix", sorted(CODECS))
 def test_frames_are_sampled_at_the_rate_from_each_container(suffix, tmp_path):
     path = sample_video.write(tmp_path / f"clip{suffix}", 3, fps=10, size=96)
     capture, info = video.open_video(path)

@@ -38,6 +38,16 @@ def data_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def folder_hash(folder: Path) -> str:
+    """Content hash of a folder of training files (relative names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class StoredModel:
     tag: str

