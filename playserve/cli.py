@@ -333,6 +333,17 @@ def predict_wallhack(
         raise typer.Exit(1)
 
 
+def print_file_results(results, files: int, tag: str) -> None:
+    """One JSON line per result; a file that could not be read has an `error` and makes the exit code 1."""
+    failed = 0
+    for result in results:
+        failed += "error" in result
+        print(json.dumps(result), flush=True)
+    err.print(f"analysed {files - failed:,} of {files:,} files with {tag}")
+    if failed:
+        raise typer.Exit(1)
+
+
 EmotionModelOpt = Annotated[str, typer.Option("--model", help="Model tag: emotion:latest or emotion:<version>.")]
 RateOpt = Annotated[float, typer.Option("--rate", min=0.01, max=10, help="Video frames analysed per second.")]
 
@@ -351,13 +362,7 @@ def predict_emotion(
 
     with user_errors():
         stored = get(model)
-        failed = 0
-        for result in scoring.predict_files(stored.path, paths, rate):
-            failed += "error" in result
-            print(json.dumps(result), flush=True)
-    err.print(f"analysed {len(paths) - failed:,} of {len(paths):,} files with {stored.tag}")
-    if failed:
-        raise typer.Exit(1)
+        print_file_results(scoring.predict_files(stored.path, paths, rate), len(paths), stored.tag)
 
 
 PersonModelOpt = Annotated[str, typer.Option("--model", help="Model tag: person:latest or person:<version>.")]
@@ -377,13 +382,7 @@ def predict_person(
 
     with user_errors():
         stored = get(model)
-        failed = 0
-        for result in scoring.predict_files(stored.path, paths, rate):
-            failed += "error" in result
-            print(json.dumps(result), flush=True)
-    err.print(f"analysed {len(paths) - failed:,} of {len(paths):,} files with {stored.tag}")
-    if failed:
-        raise typer.Exit(1)
+        print_file_results(scoring.predict_files(stored.path, paths, rate), len(paths), stored.tag)
 
 
 @report_app.command("emotion")

@@ -17,9 +17,9 @@ from pydantic import Field
 from starlette.responses import HTMLResponse
 
 from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.common.uploads import rgb_image
 from bentos.emotion import schemas
 from bentos.emotion.sessions import OutOfOrder, Sessions
-from training.common.images import ImageError, decode
 from training.common import video
 from training.emotion import html, session
 from training.emotion.analysis import Analyser, FaceEmotions
@@ -45,7 +45,7 @@ class Emotion:
     @bentoml.api
     def predict(self, images: Images) -> schemas.ImageResults:
         """Faces with boxes, the seven emotion probabilities and the dominant emotion, per image."""
-        frames = [self.decode("predict", f"images[{index}]", path) for index, path in enumerate(images)]
+        frames = [rgb_image(self.metrics, "predict", f"images[{index}]", path) for index, path in enumerate(images)]
         input_rows("emotion", "predict", len(frames))  # frames analysed per request (no adaptive batching here)
         results = [schemas.ImageFaces(index=index, faces=self.observe("predict", self.analyser.faces(frame)))
                    for index, frame in enumerate(frames)]
@@ -57,7 +57,7 @@ class Emotion:
                frame: Annotated[int, Field(ge=0, description="The frame's number in the session; each must be after the last")],
                image: Annotated[Path, Field(description="One webcam frame (JPEG, PNG or WebP)")]) -> schemas.StreamFrame:
         """Real time: one frame of a session in, its faces with stable track ids and smoothed emotions out."""
-        rgb = self.decode("stream", "image", image)
+        rgb = rgb_image(self.metrics, "stream", "image", image)
         try:
             live, time_s = self.sessions.claim(session_id, frame)
         except OutOfOrder as error:
@@ -94,15 +94,6 @@ class Emotion:
         input_rows("emotion", "report", result["summary"]["sampled_frames"])
         self.metrics.observe("report", {"faces_tracked": [result["summary"]["faces_tracked"]]})
         return {"model_version": self.version, **result}
-
-    def decode(self, endpoint: str, name: str, path: Path) -> np.ndarray:
-        data = Path(path).read_bytes()
-        self.metrics.input_bytes(endpoint, len(data))
-        try:
-            return np.asarray(decode(data))
-        except ImageError as error:
-            self.metrics.decode_failure(error.reason)
-            raise bentoml.exceptions.InvalidArgument(f"{name}: {error}") from None
 
     def observe(self, endpoint: str, faces: list[FaceEmotions]) -> list[schemas.Face]:
         self.metrics.observe(endpoint, {"faces": [len(faces)], **{f"emotion_{e}": [float(f.emotions[i]) for f in faces]

@@ -19,8 +19,8 @@ from pydantic import Field
 
 from bentos.common import batching
 from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.common.uploads import rgb_image
 from bentos.person import schemas
-from training.common.images import ImageError, decode
 from training.common.video import DEFAULT_RATE, MAX_RATE, VideoError
 from training.person import audience, detector
 
@@ -65,7 +65,7 @@ class Person:
     @bentoml.api
     async def predict(self, images: Images, min_confidence: Confidence = None) -> schemas.Detections:
         """People per image: boxes, confidences, the count and how many face the camera."""
-        frames = [self.decode("predict", f"images[{index}]", path) for index, path in enumerate(images)]
+        frames = [rgb_image(self.metrics, "predict", f"images[{index}]", path) for index, path in enumerate(images)]
         boxed = [detector.letterbox(frame) for frame in frames]
         outputs = await self.raw(np.stack([b.canvas for b in boxed]))
         cut = self.min_confidence if min_confidence is None else min_confidence
@@ -92,15 +92,6 @@ class Person:
         self.metrics.observe("video", {"people_tracked": [result["summary"]["people_tracked"]],
                                        "dwell_s": [p["dwell_s"] for p in result["people"]]})
         return {"model_version": self.version, **result}
-
-    def decode(self, endpoint: str, name: str, path: Path) -> np.ndarray:
-        data = Path(path).read_bytes()
-        self.metrics.input_bytes(endpoint, len(data))
-        try:
-            return np.asarray(decode(data))
-        except ImageError as error:
-            self.metrics.decode_failure(error.reason)
-            raise bentoml.exceptions.InvalidArgument(f"{name}: {error}") from None
 
     async def raw(self, canvases: np.ndarray) -> np.ndarray:
         """The model service's answer, retried once on a lost connection (see bentos/wallhack/service.py)."""

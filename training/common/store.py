@@ -49,6 +49,15 @@ def folder_hash(folder: Path) -> str:
 
 
 @dataclass(frozen=True)
+class RunOutcome:
+    """A gated training run (the image models'): why the gate refused it, or the model it registered."""
+    gate_failures: list[str]
+    model: StoredModel | None
+    run_dir: Path
+    report: dict
+
+
+@dataclass(frozen=True)
 class StoredModel:
     tag: str
     version: str

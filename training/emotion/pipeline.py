@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -21,14 +20,6 @@ MODEL_NAME = "emotion"
 MIN_FACE_RECALL = 0.95
 MAX_PARITY_DIFFERENCE = 1e-4  # probabilities
 DETECTION_COLUMNS = ["lfw_face_recall", "lfw_non_face_false_positive_rate", "photos_exact_count", "photos_false_faces"]
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    gate_failures: list[str]
-    model: store.StoredModel | None
-    run_dir: Path
-    report: dict
 
 
 def real_face_crops(detector: FaceDetector) -> np.ndarray:
@@ -119,7 +110,7 @@ def save(model, onnx_path: Path):
     return write
 
 
-def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Progress) -> RunOutcome:
+def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Progress) -> store.RunOutcome:
     synthetic = bool(data_dir) and (Path(data_dir) / data.MARKER).exists()
     fine: TrainResult | None = train(data_dir, config, progress) if data_dir else None
     model = fine.model if fine else export.load()
@@ -155,5 +146,5 @@ def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Pr
             report["source"] = source
             stored = store.register(MODEL_NAME, save(model, onnx_path), labels, report, lambda v: model_card(report, v))
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
-    return RunOutcome(failures, stored, run_dir, report)
+    return store.RunOutcome(failures, stored, run_dir, report)
 

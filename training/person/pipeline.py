@@ -9,7 +9,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +31,6 @@ MAX_BOX_DIFFERENCE = 0.05       # the same, in pixels of the 640 canvas
 REAL_COLUMNS = ["photo", "people", "yolo", "hog", "yolo_ms", "hog_ms", "looking"]
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    gate_failures: list[str]
-    model: store.StoredModel | None
-    run_dir: Path
-    report: dict
 
 
 def packaged_weights() -> Path:
@@ -219,7 +210,7 @@ def tuned(data_yaml: Path, epochs: int, image_size: int, scratch: Path, progress
                      "image_size": image_size, "test": held_out(data_yaml, models)}
 
 
-def run(data_yaml: Path | None, epochs: int, image_size: int, runs_dir: Path, progress: Progress) -> RunOutcome:
+def run(data_yaml: Path | None, epochs: int, image_size: int, runs_dir: Path, progress: Progress) -> store.RunOutcome:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         report: dict = {"model": MODEL_NAME, "min_confidence": detector.MIN_CONFIDENCE, "git_sha": store.git_sha()}
@@ -244,4 +235,4 @@ def run(data_yaml: Path | None, epochs: int, image_size: int, runs_dir: Path, pr
                       "synthetic": str(bool(fine and fine["synthetic"])).lower()}
             stored = store.register(MODEL_NAME, save(onnx_path), labels, report, lambda v: model_card(report, v))
         run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
-    return RunOutcome(failures, stored, run_dir, report)
+    return store.RunOutcome(failures, stored, run_dir, report)
