@@ -35,6 +35,8 @@ class PersonModel:
 
     def __init__(self) -> None:
         self.session = detector.session(Path(self.model_ref.path) / detector.ONNX_FILE)
+        # ONNX Runtime allocates on its first run (~2 s here): pay it before readiness, not on a caller's frame
+        detector.raw(self.session, np.full((1, detector.SIZE, detector.SIZE, 3), detector.PAD_VALUE, np.uint8))
 
     @bentoml.api(batchable=batching.enabled(), max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
     def raw(self, canvases: np.ndarray) -> np.ndarray:
