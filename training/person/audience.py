@@ -4,7 +4,7 @@ attention. Shared by the service, the CLI and the benchmark."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,16 +55,26 @@ def track_row(track: Track, rate: float) -> dict:
             "looking_share": round(float(track.total[0]) / track.frames, 4)}
 
 
+def tracked(audience: Audience, path: Path, rate: float) -> tuple[video.VideoInfo, Tracker, Iterator[tuple[float, list[Viewer], list[Track]]]]:
+    """Open the video (VideoError if it is not usable) and return its info, the tracker and an
+    iterator of (time, viewers, their tracks) over the sampled frames."""
+    capture, info = video.open_video(path)
+    tracker = Tracker()
+
+    def frames():
+        for time_s, rgb in video.sampled_frames(capture, info, rate):
+            viewers = audience.frames([rgb])[0]
+            yield time_s, viewers, tracker.update(time_s, [v.box for v in viewers], [np.array([float(v.looking)]) for v in viewers])
+    return info, tracker, frames()
+
+
 def report(audience: Audience, path: Path, rate: float = video.DEFAULT_RATE) -> dict:
     """A video (VideoError if it is not usable) -> summary, per-second audience and tracked people.
     A second's count is the most people seen in one of its sampled frames; a person's dwell time
     runs from the first to the last frame they were tracked in, plus one sampling interval."""
-    capture, info = video.open_video(path)
-    tracker = Tracker()
+    info, tracker, frames = tracked(audience, path, rate)
     counts, looking, seconds = [], [], {}
-    for time_s, rgb in video.sampled_frames(capture, info, rate):
-        viewers = audience.frames([rgb])[0]
-        tracker.update(time_s, [v.box for v in viewers], [np.array([float(v.looking)]) for v in viewers])
+    for time_s, viewers, _ in frames:
         counts.append(len(viewers))
         looking.append(sum(v.looking for v in viewers))
         second = seconds.setdefault(int(time_s), {"second": int(time_s), "people": 0, "looking": 0})

@@ -9,8 +9,7 @@ import numpy as np
 
 from training.common import video
 from training.common.images import ImageError, decode
-from training.common.tracking import Tracker
-from training.person.audience import Audience
+from training.person import audience
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v"}
 
@@ -22,20 +21,17 @@ def result(viewers: list) -> dict:
 def predict_files(model_dir: Path, files: list[Path], rate: float) -> Iterator[dict]:
     """Per image one result, per video one per sampled frame (with time_s and track ids): path,
     count, looking and people, or path and the error."""
-    audience = Audience(Path(model_dir))
+    people = audience.Audience(Path(model_dir))
     for path in files:
         try:
             if path.suffix.lower() in VIDEO_SUFFIXES:
-                capture, info = video.open_video(path)
-                tracker = Tracker()
-                for time_s, rgb in video.sampled_frames(capture, info, rate):
-                    viewers = audience.frames([rgb])[0]
-                    tracks = tracker.update(time_s, [v.box for v in viewers], [np.array([float(v.looking)]) for v in viewers])
+                _, _, frames = audience.tracked(people, path, rate)
+                for time_s, viewers, tracks in frames:
                     row = result(viewers)
                     for person, track in zip(row["people"], tracks):
                         person["track_id"] = track.id
                     yield {"path": str(path), "time_s": round(time_s, 3), **row}
             else:
-                yield {"path": str(path), **result(audience.frames([np.asarray(decode(path.read_bytes()))])[0])}
+                yield {"path": str(path), **result(people.frames([np.asarray(decode(path.read_bytes()))])[0])}
         except (ImageError, video.VideoError) as error:
             yield {"path": str(path), "error": str(error)}
