@@ -203,3 +203,24 @@ def ad_video(tmp_path_factory) -> Path:
     from training.person import sample_video
 
     return sample_video.write(tmp_path_factory.mktemp("video") / "ad.mp4", 28)
+
+
+@pytest.fixture(scope="session")
+def abuse_table(tmp_path_factory) -> Path:
+    """`playserve data abuse`: 6,000 generated users' feature table, with the raw event log beside it."""
+    folder = tmp_path_factory.mktemp("abuse")
+    run_cli("data", "abuse", "--users", "6000", "--seed", "7", "--out", str(folder / "table.parquet"), "--events", str(folder / "events.parquet"))
+    return folder / "table.parquet"
+
+
+@pytest.fixture(scope="session")
+def abuse_trained(abuse_table, tmp_path_factory) -> dict:
+    """The abuse scorer as `playserve train abuse --data ... --label abuse --json` registers it: its report."""
+    import json
+
+    runs = tmp_path_factory.mktemp("runs")
+    result = run_cli("train", "abuse", "--data", str(abuse_table), "--label", "abuse", "--review-capacity", "50",
+                     "--runs-dir", str(runs), "--json", check=False)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["passed_gate"], report["gate_failures"]
+    return report

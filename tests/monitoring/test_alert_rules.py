@@ -44,7 +44,9 @@ CASES = {
                                 + latency("/report", "0", "50", "emotion") + latency("/report/html", "0", "50", "emotion")
                                 + latency("/stream", "10", "90", "emotion")
                                 + latency("/video", "0", "50", "person") + latency("/predict", "10", "90", "person")
-                                + latency("/raw", "10", "90", "person-model"),
+                                # person's internal model service also runs recordings' frames in batches;
+                                # callers' latency is person's, which includes it
+                                + latency("/raw", "0", "50", "person-model"),
                                 SPEND),
     "PlayserveNoTraffic": ("50m", [{"series": OK, "values": "100x60"}], [{"series": OK, "values": "0+5x60"}],
                            SPEND),

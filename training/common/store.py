@@ -76,11 +76,20 @@ def register(
 ) -> StoredModel:
     """Save a model's files (``write`` fills the directory), labels, metadata and the model card
     that ``model_card`` renders for the new version."""
-    with bentoml.models.create(name, labels=labels, metadata=metadata) as model:
+    with bentoml.models.create(name, labels=labels, metadata=without_none(metadata)) as model:
         directory = Path(model.path)
         write(directory)
         (directory / "model_card.md").write_text(model_card(model.tag.version))
     return get(str(model.tag))
+
+
+def without_none(value):
+    """BentoML's metadata takes no None (an unevaluated model's metrics, an absent column): left out."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_none(v) for v in value if v is not None]
+    return value
 
 
 def _stored(model) -> StoredModel:

@@ -1,0 +1,85 @@
+"""Scoring with the exported scorer in ONNX Runtime (service and CLI; no PyTorch): score,
+percentile among the training windows, flag, the features that contributed most, reward residual."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+
+from training.abuse.features import InputError
+
+INPUT = "features"
+OUTPUTS = ("score", "errors", "residual")
+ONNX_FILE, SPEC_FILE = "scorer.onnx", "scorer.json"
+FLAG_PERCENTILE = 99.0   # flag the top 1% for review unless the caller says otherwise
+TOP_FEATURES = 3
+
+
+def session(path: Path, threads: int = 0) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@dataclass(frozen=True)
+class Spec:
+    features: list[str]
+    gain: str | None            # the column the reward model judges; None: autoencoder only
+    context: list[str]
+    score_quantiles: list[float]  # the training windows' scores at percentiles 0, 0.1, ..., 100
+
+    def save(self, directory: Path) -> None:
+        (directory / SPEC_FILE).write_text(json.dumps(self.__dict__, indent=1))
+
+    @classmethod
+    def load(cls, directory: Path) -> Spec:
+        return cls(**json.loads((directory / SPEC_FILE).read_text()))
+
+
+@dataclass(frozen=True)
+class Scores:
+    score: np.ndarray
+    percentile: np.ndarray
+    errors: np.ndarray       # per window and feature, the autoencoder's error / what normal windows show
+    residual: np.ndarray     # actual gain minus fair gain (0 without a reward model)
+
+
+def quantiles(scores: np.ndarray) -> list[float]:
+    return np.quantile(scores, np.linspace(0, 1, 1001)).tolist()
+
+
+def percentile(score: np.ndarray, score_quantiles: list[float]) -> np.ndarray:
+    """Share of the training windows (in %) that scored lower."""
+    return np.interp(score, score_quantiles, np.linspace(0, 100, len(score_quantiles)))
+
+
+def matrix(table: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """The model's features from a table, or InputError naming the first missing or bad column."""
+    for name in features:
+        if name not in table.columns:
+            raise InputError(name, "missing column")
+        values = pd.to_numeric(table[name], errors="coerce").to_numpy(float)
+        if not np.isfinite(values).all():
+            raise InputError(name, "must be a finite number in every row")
+    return table[features].to_numpy(np.float32)
+
+
+class Scorer:
+    def __init__(self, directory: Path, threads: int = 0):
+        self.spec = Spec.load(Path(directory))
+        self.session = session(Path(directory) / ONNX_FILE, threads)
+
+    def score(self, features: np.ndarray) -> Scores:
+        score, errors, residual = self.session.run(list(OUTPUTS), {INPUT: np.asarray(features, np.float32)})
+        return Scores(score, percentile(score, self.spec.score_quantiles), errors, residual)
+
+    def top_features(self, errors: np.ndarray, n: int = TOP_FEATURES) -> list[list[tuple[str, float]]]:
+        """Per window, the n features with the largest share of the autoencoder's error."""
+        shares = errors / np.maximum(errors.sum(axis=1, keepdims=True), 1e-12)
+        order = np.argsort(-shares, axis=1)[:, :n]
+        return [[(self.spec.features[j], float(row[j])) for j in top] for row, top in zip(shares, order)]
