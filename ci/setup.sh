@@ -8,6 +8,7 @@ APT_PACKAGES=(
     git libgomp1                 # libgomp1: LightGBM's OpenMP runtime
     docker-registry buildah skopeo podman runc debootstrap   # images and the local registry (CONTAINERS.md)
     prometheus                   # the embedded Prometheus, and promtool for the alert rules
+    redis-server                 # the abuse scorer's online features: the embedded default and the tests
 )
 UV_VERSION=0.13.9
 

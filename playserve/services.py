@@ -121,6 +121,9 @@ EXAMPLES = {
   a session report: curl -s {url}/report -F video=@session.mp4   (as a page: {url}/report/html -o report.html)""",
     "person": """  curl -s {url}/predict -F images=@camera.jpg   (people, how many face the screen)
   a recording's audience: curl -s {url}/video -F video=@recording.mp4""",
+    "abuse": """  curl -s {url}/score -H 'content-type: application/json' -d '{{"windows": [...]}}'   (rows of `playserve data abuse --out users.csv`)
+  events: curl -s {url}/events -H 'content-type: application/json' -d '{{"events": [{{"user_id": "u1", "time": 60, "kind": "reward", "gain": 25}}]}}'
+  from the event store: curl -s {url}/score_user -H 'content-type: application/json' -d '{{"user_id": "u1"}}'""",
 }
 
 

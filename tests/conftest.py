@@ -224,3 +224,13 @@ def abuse_trained(abuse_table, tmp_path_factory) -> dict:
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["passed_gate"], report["gate_failures"]
     return report
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A real redis-server on a free port for the whole run (stopped by PID at the end)."""
+    from playserve import local_redis
+    from playserve.services import free_port
+
+    with local_redis.running(tmp_path_factory.mktemp("redis"), free_port()) as url:
+        yield url

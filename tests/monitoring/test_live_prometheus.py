@@ -30,6 +30,8 @@ from tests.conftest import REPO
 CLUSTER_ONLY = ("kube_", "argocd_")
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOAD_USERS, LOAD_SECONDS = 8, 20
+# a camera frame costs ~0.3 s of both cores: 4 cameras are a healthy load for one person replica
+USERS = {"person": 4}
 RATE_INTERVAL = "5m"  # stands in for Grafana's $__rate_interval; covers the whole load
 
 
@@ -49,8 +51,9 @@ class Live:
 
 def run_locust(model: str, host: str, out: Path) -> list[dict]:
     """The model's locust file, headless and bounded in users and time, in its own process."""
-    command = [LOCUST, "-f", str(REPO / "load" / "locust" / f"{model}.py"), "--headless", "-u", str(LOAD_USERS),
-               "-r", str(LOAD_USERS), "-t", f"{LOAD_SECONDS}s", "--host", host, "--csv", str(out), "--only-summary"]
+    users = USERS.get(model, LOAD_USERS)
+    command = [LOCUST, "-f", str(REPO / "load" / "locust" / f"{model}.py"), "--headless", "-u", str(users),
+               "-r", str(users), "-t", f"{LOAD_SECONDS}s", "--host", host, "--csv", str(out), "--only-summary"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=LOAD_SECONDS + 120, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     with open(f"{out}_stats.csv") as stats:
@@ -103,9 +106,8 @@ def test_every_served_model_has_a_locust_file():
 def test_locust_load_ran_every_task_without_failures(live, model):
     rows = {row["Name"]: row for row in live.locust[model]}
     assert int(rows["Aggregated"]["Failure Count"]) == 0, rows
-    # a camera frame costs ~0.3 s of both cores, so the person cameras send one every 5-8 s from
-    # staggered starts: in 20 s each sends one or two (CI saw 12 from 8 cameras)
-    assert int(rows["Aggregated"]["Request Count"]) >= LOAD_USERS * (1 if model == "person" else 5)
+    # person's cameras send a frame every 5-8 s from staggered starts, after one broken upload: 2-3 each in 20 s
+    assert int(rows["Aggregated"]["Request Count"]) >= USERS.get(model, LOAD_USERS) * (2 if model == "person" else 5)
     tasks = {"spend": {"/predict [1 user]", "/predict [10-200 users]", "/predict [malformed]"},
              "wallhack": {"/predict [1 image]", "/predict [2-8 images]", "/predict [broken]"},
              "emotion": {"/stream [1 frame]", "/predict [broken]", "/report [not a video]"},

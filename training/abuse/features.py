@@ -97,12 +97,13 @@ def quick_pickups(events: pd.DataFrame) -> pd.Series:
 
 def increments(kind: str, value: float, gain: float, last: dict[str, float], time: float) -> dict[str, float]:
     """What one event adds to its window's AGGREGATES; `last` holds the time of the window's last
-    event of each kind so far (the gap sums of TIMED kinds, quick pickups)."""
+    event of each kind so far (the gap sums of TIMED kinds, quick pickups). Events of a user arrive
+    in time order in the batch log; online, one that arrives late counts but adds no gap."""
     added = {f"n_{kind}": 1.0, f"value_{kind}": value, f"gain_{kind}": gain}
     gap = time - last[kind] if kind in last else None
-    if kind in TIMED and gap is not None and gap <= MAX_GAP_SECONDS:
+    if kind in TIMED and gap is not None and 0 <= gap <= MAX_GAP_SECONDS:  # a late event adds no gap
         added |= {f"gaps_{kind}": 1.0, f"gapsum_{kind}": gap, f"gapsq_{kind}": gap * gap}
-    if kind == "pickup" and "drop" in last and time - last["drop"] <= QUICK_PICKUP_SECONDS:
+    if kind == "pickup" and "drop" in last and 0 <= time - last["drop"] <= QUICK_PICKUP_SECONDS:
         added["quick_pickups"] = 1.0
     return added
 

@@ -1,0 +1,53 @@
+"""Request and response schemas of the abuse service. The scoring request is generated from the
+served model's feature list (a model trained on a user's own table has that table's columns), so
+the OpenAPI page shows the real fields and a missing field, a wrong type, NaN or infinity is
+refused with a 4xx naming the field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from training.abuse.data import KINDS
+
+MAX_WINDOWS_PER_REQUEST = 10_000   # also the adaptive batch cap
+MAX_EVENTS_PER_REQUEST = 10_000
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+UserId = Optional[Union[int, str]]
+
+
+def window_record(features: list[str], id_column: str) -> type[BaseModel]:
+    """One user's window of features; every feature required, unknown fields ignored."""
+    fields = {f"f{i}": (Finite, Field(..., alias=name)) for i, name in enumerate(features)}
+    return create_model("Window", __config__=ConfigDict(extra="ignore"), id=(UserId, Field(None, alias=id_column)), **fields)
+
+
+class Event(BaseModel):
+    """One game event, as the event stream sends it (see training/abuse/data.py for the kinds)."""
+    model_config = ConfigDict(extra="forbid")
+    user_id: Annotated[str, Field(min_length=1, max_length=128)]
+    time: Annotated[float, Field(ge=0, allow_inf_nan=False, description="seconds since the game's epoch")]
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    value: Finite = 0.0
+    gain: Finite = 0.0
+
+
+class Contribution(BaseModel):
+    feature: str
+    share: float = Field(description="share of the autoencoder's error this feature carries")
+
+
+class Scored(BaseModel):
+    user_id: UserId = None
+    score: float = Field(description="higher = more suspicious; about 1 or less is normal play")
+    percentile: float = Field(description="share of the training windows (in %) that scored lower")
+    flagged: bool
+    top_features: list[Contribution]
+    reward_residual: float = Field(description="actual minus fair gain, in the gain column's units (0 without a reward model)")
+    model_version: str
+
+
+class Ingested(BaseModel):
+    events: int
+    users: int

@@ -1,0 +1,92 @@
+"""Abuse scorer service: score users' feature windows (batched), ingest game events into the
+online feature store (Redis), and score a user from the store."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import bentoml
+import numpy as np
+import pandas as pd
+import redis
+from pydantic import Field
+
+from bentos.abuse import schemas
+from bentos.common import batching
+from bentos.common.observability import ServiceMetrics, ValidationFailures
+from training.abuse.features import FEATURES, InputError
+from training.abuse.online import OnlineStore
+from training.abuse.scorer import FLAG_PERCENTILE, Scorer, Scores
+
+# Resolve "latest" once, so every worker serves the same exact version.
+STORED = bentoml.models.get(os.environ.get("PLAYSERVE_ABUSE_MODEL", "abuse:latest"))
+FEATURE_NAMES = STORED.info.metadata["columns"]["features"]
+ID_COLUMN = STORED.info.metadata.get("id_column", "user_id")
+REDIS_URL = os.environ.get("PLAYSERVE_REDIS_URL", "redis://127.0.0.1:6379/0")
+FLAG = float(os.environ.get("PLAYSERVE_ABUSE_FLAG_PERCENTILE", FLAG_PERCENTILE))  # flag at or above this percentile
+Window = schemas.window_record(FEATURE_NAMES, ID_COLUMN)
+Windows = Annotated[list[Window], Field(min_length=1, max_length=schemas.MAX_WINDOWS_PER_REQUEST)]
+Events = Annotated[list[schemas.Event], Field(min_length=1, max_length=schemas.MAX_EVENTS_PER_REQUEST)]
+Percentile = Annotated[float, Field(ge=0, le=100)]
+MAX_LATENCY_MS = 2_000
+
+
+def results(scorer: Scorer, scores: Scores, ids: list, flag: float, version: str) -> list[schemas.Scored]:
+    tops = scorer.top_features(scores.errors)
+    return [schemas.Scored.model_construct(
+                user_id=user, score=float(s), percentile=round(float(p), 3), flagged=bool(p >= flag),
+                top_features=[schemas.Contribution.model_construct(feature=f, share=round(share, 4)) for f, share in top],
+                reward_residual=float(r), model_version=version)
+            for user, s, p, r, top in zip(ids, scores.score, scores.percentile, scores.residual, tops)]
+
+
+@bentoml.service(name="abuse", workers=1, traffic={"timeout": 60})
+class Abuse:
+    model_ref = bentoml.models.BentoModel(STORED.tag)
+
+    def __init__(self) -> None:
+        self.scorer = Scorer(self.model_ref.path)
+        self.version = str(self.model_ref.tag)
+        self.metrics = ServiceMetrics("abuse", self.version, STORED.info.labels.get("git_sha", "unknown"))
+        self.store = OnlineStore.from_url(REDIS_URL)
+
+    def scored(self, frame: pd.DataFrame, ids: list, flag: float, endpoint: str) -> list[schemas.Scored]:
+        scores = self.scorer.score(frame.to_numpy(np.float32))
+        self.metrics.observe(endpoint, {"score": scores.score, "reward_residual": scores.residual}, frame)
+        return results(self.scorer, scores, ids, flag, self.version)
+
+    @bentoml.api(batchable=batching.enabled(), max_batch_size=schemas.MAX_WINDOWS_PER_REQUEST, max_latency_ms=MAX_LATENCY_MS)
+    def score(self, windows: Windows) -> list[schemas.Scored]:
+        """Score, percentile among the training windows, flag (PLAYSERVE_ABUSE_FLAG_PERCENTILE, default
+        99), the features that contributed most and the reward residual, per window."""
+        frame = pd.DataFrame([[getattr(w, f"f{i}") for i in range(len(FEATURE_NAMES))] for w in windows], columns=FEATURE_NAMES)
+        return self.scored(frame, [w.id for w in windows], FLAG, "score")
+
+    @bentoml.api
+    def events(self, events: Events) -> schemas.Ingested:
+        """Add game events to each user's window in the online feature store."""
+        frame = pd.DataFrame([e.model_dump() for e in events])
+        try:
+            count = self.store.ingest(frame)
+        except redis.RedisError as error:
+            raise bentoml.exceptions.ServiceUnavailable(f"feature store: {type(error).__name__}") from error
+        return schemas.Ingested(events=count, users=int(frame["user_id"].nunique()))
+
+    @bentoml.api
+    def score_user(self, user_id: Annotated[str, Field(min_length=1, max_length=128)], window: Optional[int] = None,
+                   flag_percentile: Percentile = FLAG) -> schemas.Scored:
+        """Score a user from the online store: their latest window, or `window` (days since the game's epoch)."""
+        if FEATURE_NAMES != FEATURES:
+            raise bentoml.exceptions.InvalidArgument("user_id: this model was trained on another table's features; "
+                                                     "only a model of the game's features scores from the event store")
+        try:
+            frame = self.store.features(user_id, window)
+        except InputError as error:
+            raise bentoml.exceptions.NotFound(str(error)) from error
+        except redis.RedisError as error:
+            raise bentoml.exceptions.ServiceUnavailable(f"feature store: {type(error).__name__}") from error
+        return self.scored(frame[FEATURE_NAMES], [user_id], flag_percentile, "score_user")[0]
+
+
+Abuse.add_asgi_middleware(ValidationFailures, model="abuse")

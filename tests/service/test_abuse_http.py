@@ -1,0 +1,101 @@
+"""The abuse service over real HTTP with a real Redis: windows scored in batches, events ingested
+into the online store and a user scored from it exactly as from the batch features, bad input
+refused by field, and the service still serving afterwards."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from playserve.services import free_port, server_home, stop, wait_until_ok
+from tests.conftest import REPO
+from training.abuse.features import FEATURES
+
+
+@pytest.fixture(scope="module")
+def abuse_url(abuse_trained, redis_url, tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "abuse.log"
+    env = {**os.environ, "PLAYSERVE_ABUSE_MODEL": abuse_trained["tag"], "PLAYSERVE_REDIS_URL": redis_url, "BENTOML_HOME": str(server_home())}
+    process = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "bentos.abuse.service:Abuse", "--working-dir", str(REPO),
+                                "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_until_ok(f"{url}/readyz", 90, alive=lambda: process.poll() is None), log.read_text()[-3000:]
+        yield url
+    finally:
+        stop(process)
+
+
+def windows(table: pd.DataFrame) -> list[dict]:
+    return table[["user_id", *FEATURES]].to_dict(orient="records")
+
+
+def test_windows_are_scored_ranked_and_explained(abuse_url, abuse_table):
+    table = pd.read_parquet(abuse_table)
+    sample = pd.concat([table[table["abuse"] == "none"].head(40), table[table["abuse"] == "craft_macro"].head(5)])
+    response = httpx.post(f"{abuse_url}/score", json={"windows": windows(sample)}, timeout=60)
+    assert response.status_code == 200, response.text
+    results = response.json()
+    assert [r["user_id"] for r in results] == sample["user_id"].tolist()
+    assert all(r["model_version"].startswith("abuse:") and len(r["top_features"]) == 3 for r in results)
+    normal, macros = results[:40], results[-5:]
+    # percentiles are among all training users, abusers included: the top 1% (flagged) is mostly abusers
+    assert all(r["percentile"] > 97 for r in macros) and any(r["flagged"] for r in macros)
+    assert sum(r["flagged"] for r in normal) <= 2 and np.median([r["percentile"] for r in normal]) < 80
+    assert {f["feature"] for r in macros for f in r["top_features"]} <= set(FEATURES)
+
+
+def test_events_ingested_online_score_as_the_batch_features(abuse_url, abuse_table):
+    events = pd.read_parquet(abuse_table.with_name("events.parquet"))
+    users = events["user_id"].drop_duplicates().sample(6, random_state=1).tolist()
+    chosen = events[events["user_id"].isin(users)].sort_values("time", kind="stable")
+    for start in range(0, len(chosen), 2000):
+        batch = chosen.iloc[start:start + 2000].to_dict(orient="records")
+        response = httpx.post(f"{abuse_url}/events", json={"events": batch}, timeout=60)
+        assert response.status_code == 200 and response.json()["events"] == len(batch), response.text
+    table = pd.read_parquet(abuse_table).set_index("user_id").loc[users].reset_index()
+    batch_scores = {r["user_id"]: r["score"] for r in httpx.post(f"{abuse_url}/score", json={"windows": windows(table)}, timeout=60).json()}
+    for user in users:
+        online = httpx.post(f"{abuse_url}/score_user", json={"user_id": user}, timeout=60)
+        assert online.status_code == 200, online.text
+        assert online.json()["score"] == pytest.approx(batch_scores[user], rel=1e-5, abs=1e-5)
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("score", {"windows": []}, "windows"),
+    ("score", {"windows": [{"user_id": "a"}]}, "gain_total"),
+    ("score", "CORRUPT", None),
+    ("events", {"events": [{"user_id": "a", "time": 1, "kind": "teleport"}]}, "kind"),
+    ("events", {"events": [{"user_id": "a", "time": -5, "kind": "craft"}]}, "time"),
+    ("events", {"events": [{"user_id": "a", "time": 1, "kind": "craft", "gain": "lots"}]}, "gain"),
+    ("events", {"events": [{"user_id": "", "time": 1, "kind": "craft"}]}, "user_id"),
+])
+def test_bad_input_is_a_4xx_naming_the_field(abuse_url, path, body, field):
+    response = (httpx.post(f"{abuse_url}/{path}", content=body, headers={"content-type": "application/json"}, timeout=30)
+                if isinstance(body, str) else httpx.post(f"{abuse_url}/{path}", json=body, timeout=30))
+    assert 400 <= response.status_code < 500, response.text
+    if field:
+        assert field in response.text
+
+
+def test_nan_infinity_and_unknown_users_are_refused(abuse_url, abuse_table):
+    row = windows(pd.read_parquet(abuse_table).head(1))[0]
+    for bad in (math.nan, math.inf):
+        body = json.dumps({"windows": [{**row, "trade_return": bad}]})  # NaN / Infinity, as Python's json writes them
+        response = httpx.post(f"{abuse_url}/score", content=body, headers={"content-type": "application/json"}, timeout=30)
+        assert response.status_code == 400 and "trade_return" in response.text
+    response = httpx.post(f"{abuse_url}/score_user", json={"user_id": "nobody"}, timeout=30)
+    assert response.status_code == 404 and "user_id: no events for 'nobody'" in response.text
+    huge = {"windows": [row] * 10_001}
+    assert httpx.post(f"{abuse_url}/score", json=huge, timeout=60).status_code == 400
+    assert httpx.post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).status_code == 200  # still serving
+    assert np.isfinite(httpx.post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).json()[0]["score"])
