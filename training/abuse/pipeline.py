@@ -80,9 +80,9 @@ def gate(report: dict) -> list[str]:
     return failures
 
 
-def train(frame: pd.DataFrame, cols: Columns, seed: int, epochs: int, k: int, progress: Progress) -> tuple[model.AbuseNet, dict]:
-    features = matrix(frame, cols.features)
-    test = split(len(frame), seed)
+def train(features: np.ndarray, labels: pd.Series | None, cols: Columns, seed: int, epochs: int, k: int,
+          progress: Progress) -> tuple[model.AbuseNet, dict]:
+    test = split(len(features), seed)
     index = {c: i for i, c in enumerate(cols.features)}
     net = model.fit(features[~test], [index[c] for c in cols.context], index.get(cols.gain),
                     model.FitConfig(seed=seed, epochs=epochs), progress)
@@ -90,9 +90,9 @@ def train(frame: pd.DataFrame, cols: Columns, seed: int, epochs: int, k: int, pr
     forest = baselines.isolation_forest(features[~test], seed)
     rules = baselines.RuleSet.fit(features[~test], cols.features)
     shipped = model.predict(net, features[test])[0]
-    labels = frame[cols.label][test].reset_index(drop=True) if cols.label else None
+    held_labels = labels[test].reset_index(drop=True) if labels is not None else None
     report = {"rows": {"train": int((~test).sum()), "test": int(test.sum())},
-              "test": held_out(shipped, baselines.forest_score(forest, features[test]), rules.score(features[test]), labels, k),
+              "test": held_out(shipped, baselines.forest_score(forest, features[test]), rules.score(features[test]), held_labels, k),
               "train_score_quantiles": quantiles(model.predict(net, features[~test])[0])}
     return net, report
 
@@ -106,12 +106,13 @@ class Outcome:
 
 def run(frame: pd.DataFrame, cols: Columns, source: str, synthetic: bool, runs_dir: Path, progress: Progress,
         seed: int = 0, epochs: int = model.EPOCHS, k: int = REVIEW_CAPACITY) -> Outcome:
-    net, report = train(frame, cols, seed, epochs, k, progress)
+    features = matrix(frame, cols.features)
+    net, report = train(features, frame[cols.label] if cols.label else None, cols, seed, epochs, k, progress)
     spec = Spec(cols.features, cols.gain, cols.context, report.pop("train_score_quantiles"))
     sha, data_hash = store.git_sha(), store.data_hash(frame)
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export.to_onnx(net, Path(tmp) / ONNX_FILE)
-        report["onnx_parity"] = export.parity(net, onnx_path, matrix(frame, cols.features)[:2000])
+        report["onnx_parity"] = export.parity(net, onnx_path, features[:2000])
         report |= {"model": MODEL_NAME, "columns": cols.__dict__, "reward_model": cols.gain is not None,
                    "data": {"source": source, "synthetic": synthetic, "hash": data_hash}, "git_sha": sha}
         report["gate_failures"] = gate(report)

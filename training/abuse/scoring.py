@@ -6,6 +6,7 @@ import pandas as pd
 
 from training.abuse.scorer import Scorer, matrix
 from training.common import store
+from training.common.tables import id_frame
 
 
 def score_table(tag: str, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -13,6 +14,4 @@ def score_table(tag: str, table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     stored = store.get(tag)
     scorer = Scorer(stored.path)
     scores = scorer.score(matrix(table, scorer.spec.features))
-    id_column = stored.metadata.get("id_column")
-    ids = table[[id_column]].reset_index(drop=True) if id_column in table.columns else pd.DataFrame(index=range(len(table)))
-    return ids.assign(score=scores.score), stored.tag
+    return id_frame(table, stored.metadata.get("id_column")).assign(score=scores.score), stored.tag

@@ -39,3 +39,10 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False)
     else:
         frame.to_parquet(path, index=False)
+
+
+def id_frame(table: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
+    """The id column of a scored table, to put the outputs beside; no columns when it has none."""
+    if id_column in table.columns:
+        return table[[id_column]].reset_index(drop=True)
+    return pd.DataFrame(index=range(len(table)))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from training.common import store
+from training.common.tables import id_frame
 from training.spend.features import SchemaError
 from training.spend.model import SpendModel
 from training.spend.nudge import nudge_effect
@@ -19,8 +20,7 @@ def load(tag: str) -> tuple[store.StoredModel, SpendModel]:
 def score_table(model: SpendModel, table: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
     """The id column (when the table has it), expected_spend and payer_probability."""
     expected, probability = model.predict(table)
-    ids = table[[id_column]].reset_index(drop=True) if id_column in table.columns else pd.DataFrame(index=range(len(table)))
-    return ids.assign(expected_spend=expected, payer_probability=probability)
+    return id_frame(table, id_column).assign(expected_spend=expected, payer_probability=probability)
 
 
 def actual_spend(table: pd.DataFrame, target: str) -> np.ndarray:
