@@ -2,12 +2,13 @@
 service with adaptive batching, (c) the service with batching off, each at several numbers of
 concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a) and (b)/(c).
 
-    .venv/bin/python -m load.bench spend|wallhack|emotion|person [--requests N] [--model-tag TAG]
+    .venv/bin/python -m load.bench spend|wallhack|emotion|person|abuse [--requests N] [--model-tag TAG]
 
 Writes load/results/bench-<model>.md and .json (or into --results). Every request is what the
 model's callers send one at a time (spend: one player at login; wallhack: one screenshot;
 emotion: one webcam frame, plus the time to report on a 10-minute session video; person: one ad
-camera frame, plus the real-photo comparison against HOG).
+camera frame, plus the real-photo comparison against HOG; abuse: one user's window, plus the
+events ingested per second into a local Redis).
 Clients run on this machine's cores beside the server, as they would beside a sidecar; (a) has
 no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
 inputs: the batch c clients' requests can at best be merged into. A service without adaptive
@@ -18,12 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +39,7 @@ from playserve import services
 
 CONCURRENCY = (1, 8, 32)
 REQUESTS = 1_500  # per mode and concurrency level
-WARM_UP = 200
+WARM_UP = 200  # requests before measuring; never more than a measured row (a short run stays short)
 SEED = 42
 
 
@@ -183,7 +186,56 @@ def people_against_hog(stored) -> dict:
                               "| photo | people | YOLO | HOG | YOLO ms | HOG ms |", "|---|---|---|---|---|---|", *rows, totals]}
 
 
-WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload, "emotion": emotion_workload, "person": person_workload}
+def abuse_workload(tag: str) -> tuple[str, Workload]:
+    """One user's feature window per request (generated users); bare: the ONNX scorer on a batch,
+    as the service calls it. Extra: game events ingested per second into Redis, bare and served."""
+    from training.abuse import data, features
+    from training.abuse.scorer import Scorer
+    from training.common.store import get
+
+    stored = get(tag)
+    scorer = Scorer(stored.path)
+    names = stored.metadata["columns"]["features"]
+    population = data.generate(2_000, seed=SEED)
+    table = features.labelled_table(population.events, population.users)
+    windows = table[names].to_numpy(np.float32)
+    bodies = [orjson.dumps({"windows": [r]}) for r in orjson.loads(table[[data.ID, *names]].to_json(orient="records"))]
+
+    def bare_batch(i: int, n: int) -> object:
+        return scorer.score(windows[np.arange(i, i + n) % len(windows)])
+
+    return stored.tag, Workload("/score", bodies, bare_batch, batched=True,
+                                extra=lambda url: events_ingested(url, population.events.head(EVENTS)))
+
+
+EVENTS = 20_000  # per mode: a few seconds of ingestion
+EVENTS_PER_REQUEST, EVENT_CLIENTS = 500, 4
+
+
+def events_ingested(url: str, events) -> dict:
+    """Events per second into the online store: OnlineStore.ingest in process on the whole log,
+    and POST /events in 500-event requests from 4 clients, each mode under its own user ids."""
+    from playserve.local_redis import ENV
+    from training.abuse.online import OnlineStore
+
+    start = time.perf_counter()
+    OnlineStore.from_url(os.environ[ENV]).ingest(events.assign(user_id="bare-" + events["user_id"]))
+    bare_per_s = len(events) / (time.perf_counter() - start)
+    served = events.assign(user_id="served-" + events["user_id"])
+    batches = [orjson.dumps({"events": served.iloc[i:i + EVENTS_PER_REQUEST].to_dict(orient="records")})
+               for i in range(0, len(served), EVENTS_PER_REQUEST)]
+    workload = Workload("/events", batches, bare=lambda i, n: None)
+    result = asyncio.run(http(url, workload, EVENT_CLIENTS, len(batches)))
+    served_per_s = result["requests_per_s"] * EVENTS_PER_REQUEST
+    line = (f"Game events into the online feature store (Redis on this machine), {len(events):,} events per mode: "
+            f"**{bare_per_s:,.0f}/s** in process (`OnlineStore.ingest`), **{served_per_s:,.0f}/s** through `/events` "
+            f"({EVENTS_PER_REQUEST}-event requests from {EVENT_CLIENTS} clients; {result['errors']} errors, p99 {result['p99_ms']:.0f} ms).")
+    return {"events": len(events), "bare_events_per_s": bare_per_s, "served_events_per_s": served_per_s,
+            "events_errors": result["errors"], "lines": [line]}
+
+
+WORKLOADS = {"spend": spend_workload, "wallhack": wallhack_workload, "emotion": emotion_workload, "person": person_workload,
+             "abuse": abuse_workload}
 
 
 def summary(latencies: list[float], errors: int, seconds: float, concurrency: int, per_call: int = 1) -> dict:
@@ -257,7 +309,7 @@ def served(model: str, tag: str, workload: Workload, batching: bool, requests: i
     """Each concurrency level against a fresh service; then the workload's extra figures into `extra`."""
     process, url = start_service(model, tag, batching)
     try:
-        asyncio.run(http(url, workload, 4, WARM_UP))
+        asyncio.run(http(url, workload, 4, min(WARM_UP, requests)))
         results = [asyncio.run(http(url, workload, c, requests)) for c in CONCURRENCY]
         if extra is not None and workload.extra:
             extra.update(workload.extra(url))
@@ -269,7 +321,7 @@ def served(model: str, tag: str, workload: Workload, batching: bool, requests: i
 def measure(model: str, tag: str, requests: int | None) -> dict:
     tag, workload = WORKLOADS[model](tag)
     requests = requests or workload.requests
-    bare(workload, 1, WARM_UP // 10 if workload.batched else WARM_UP)
+    bare(workload, 1, min(WARM_UP // 10 if workload.batched else WARM_UP, requests))
     extra: dict = {}
     modes = {"bare": [bare(workload, c, requests) for c in CONCURRENCY],
              "batching": served(model, tag, workload, True, requests, extra)}
@@ -328,6 +380,23 @@ def render(report: dict) -> str:
     ])
 
 
+@contextmanager
+def feature_store(model: str) -> Iterator[None]:
+    """The abuse scorer's Redis: a local one for the run, which its servers find through the
+    environment they inherit (services.serve_env)."""
+    if model != "abuse":
+        yield
+        return
+    from playserve import local_redis
+
+    with tempfile.TemporaryDirectory() as directory, local_redis.running(Path(directory), services.free_port()) as url:
+        os.environ[local_redis.ENV] = url
+        try:
+            yield
+        finally:
+            del os.environ[local_redis.ENV]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=sorted(WORKLOADS))
@@ -335,7 +404,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=None, help="requests per mode and concurrency level (default: the model's)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the results files")
     args = parser.parse_args(argv)
-    report = measure(args.model, args.tag or f"{args.model}:latest", args.requests)
+    with feature_store(args.model):
+        report = measure(args.model, args.tag or f"{args.model}:latest", args.requests)
     command = f"python -m load.bench {args.model}" + (f" --requests {args.requests}" if args.requests else "")
     write(f"bench-{args.model}", report | run_facts(command), render, args.results)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -567,6 +567,20 @@ def serve_person(port: PortOpt = 3000, model: PersonModelOpt = "person:latest"):
         services.exec_serve("person", port=port, tag=model)
 
 
+RedisOpt = Annotated[str, typer.Option("--redis-url", envvar="PLAYSERVE_REDIS_URL", help="The online feature store (`playserve up` starts one).")]
+
+
+@serve_app.command("abuse")
+def serve_abuse(port: PortOpt = 3000, model: Annotated[str, typer.Option("--model", help="Model tag: abuse:latest or abuse:<version>.")] = "abuse:latest",
+                redis_url: RedisOpt = "redis://127.0.0.1:6379/0"):
+    """Serve the abuse scorer (feature windows; game events into Redis and users scored from it) with
+    BentoML on 127.0.0.1 (Ctrl-C stops it). Without Redis, /score works and the event endpoints answer 503."""
+    from playserve import local_redis
+
+    with user_errors():
+        services.exec_serve("abuse", port=port, tag=model, extra={local_redis.ENV: redis_url})
+
+
 @app.command("models")
 def models(
     name: Annotated[Optional[str], typer.Argument(help="Only this model.")] = None,
@@ -591,7 +605,7 @@ def models(
         )
     Console(width=None if sys.stdout.isatty() else 200).print(table)  # piped output keeps whole tags
     if not stored:
-        err.print("no models yet: run `playserve train spend`")
+        err.print(f"no models yet: run `playserve train {name or 'spend'}`")
 
 
 @app.command("validate")
@@ -827,11 +841,12 @@ def history(
 @app.command("up")
 def up(port: Annotated[int, typer.Option("--port", help="Port of the first model on 127.0.0.1; the next models take the ports after it.")] = 3000,
        prometheus_port: Annotated[int, typer.Option("--prometheus-port", help="Port of the local Prometheus on 127.0.0.1.")] = 9090,
+       redis_port: Annotated[int, typer.Option("--redis-port", help="Port of the abuse scorer's local Redis on 127.0.0.1.")] = 6379,
        models: Annotated[str, typer.Option("--models", help="Comma-separated models to serve.")] = ",".join(services.SERVICES)):
     """The embedded default: train each model the store has none of (wallhack: ~20 min on 2 cores,
-    once), serve them all, and run a local Prometheus scraping them with the alert rules loaded
-    (Ctrl-C stops everything)."""
-    from playserve import local_prometheus
+    once), serve them all, and run a local Prometheus scraping them with the alert rules loaded, and
+    the abuse scorer's Redis (Ctrl-C stops everything)."""
+    from playserve import local_prometheus, local_redis
     from training.common.store import list_models
 
     chosen = [m.strip() for m in models.split(",") if m.strip()]
@@ -841,14 +856,19 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
     for model in chosen:
         if not list_models(model):
             err.print(f"no {model} model in the store: making one with `playserve train {model}`'s defaults")
-            {"spend": train_spend, "wallhack": train_wallhack, "emotion": train_emotion, "person": train_person}[model]()  # `playserve train <model>` defaults
+            {"spend": train_spend, "wallhack": train_wallhack, "emotion": train_emotion, "person": train_person,
+             "abuse": train_abuse}[model]()  # `playserve train <model>` defaults
     ports = {model: port + i for i, model in enumerate(chosen)}
     try:
-        with local_prometheus.running(services.HOME / "prometheus", prometheus_port, ports) as prometheus:
+        with local_prometheus.running(services.HOME / "prometheus", prometheus_port, ports) as prometheus, \
+                (local_redis.running(services.HOME / "redis", redis_port) if "abuse" in ports else nullcontext()) as redis_url:
             for model, model_port in ports.items():
                 print(services.how_to_call(model, model_port), flush=True)  # plain print: rich would wrap the commands
             print(f"Prometheus: {prometheus}  (alert rules: {prometheus}/alerts, targets: {prometheus}/targets)", flush=True)
-            code = services.serve_until_stopped({model: (model_port, f"{model}:latest") for model, model_port in ports.items()})
+            if redis_url:
+                print(f"Redis (the abuse scorer's online features): {redis_url}", flush=True)
+            code = services.serve_until_stopped({model: (model_port, f"{model}:latest") for model, model_port in ports.items()},
+                                                extra={local_redis.ENV: redis_url} if redis_url else None)
     except (RuntimeError, FileNotFoundError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(code)

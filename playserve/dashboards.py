@@ -27,10 +27,10 @@ DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 NS = 'namespace=~"$namespace"'
 NOT_HEALTH = 'endpoint!~"/(livez|readyz|metrics|healthz)"'  # the same filter as the SLO rules
-LATENCY_TARGET_S = {"spend": 0.5, "wallhack": 2.0, "emotion": 1.0, "person": 2.0}  # PlayserveLatencyP99High
+LATENCY_TARGET_S = {"spend": 0.5, "wallhack": 2.0, "emotion": 1.0, "person": 2.0, "abuse": 0.5}  # PlayserveLatencyP99High
 PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # PlayserveFeatureDrift fires over PSI_MAJOR
 # What each model's service exports beyond the shared metrics, hence which panels it gets.
-MODEL_INPUTS = {"spend": "tabular", "wallhack": "image", "emotion": "image", "person": "image"}
+MODEL_INPUTS = {"spend": "tabular", "wallhack": "image", "emotion": "image", "person": "image", "abuse": "tabular"}
 
 
 def query(expr: str, legend: str = "", instant: bool = False) -> prometheus.Dataquery:

@@ -14,6 +14,8 @@ import redis
 
 from playserve.services import stop
 
+ENV = "PLAYSERVE_REDIS_URL"  # where the abuse service finds its store
+
 
 def command(directory: Path, port: int) -> list[str]:
     binary = shutil.which("redis-server")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"spend": "bentos.spend.service:Spend", "wallhack": "bentos.wallhack.service:Wallhack",
-            "emotion": "bentos.emotion.service:Emotion", "person": "bentos.person.service:Person"}
+            "emotion": "bentos.emotion.service:Emotion", "person": "bentos.person.service:Person",
+            "abuse": "bentos.abuse.service:Abuse"}
 MODEL_ENV = {model: f"PLAYSERVE_{model.upper()}_MODEL" for model in SERVICES}  # which model version a service loads
 HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))  # local state: registry, Prometheus, caches
 
@@ -48,10 +49,13 @@ def serve_command(model: str, port: int) -> list[str]:
             "--host", "127.0.0.1", "--port", str(port)]
 
 
-def serve_env(model: str, tag: str, batching: bool = True) -> dict[str, str]:
+def serve_env(model: str, tag: str, batching: bool = True, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: this one's, the model version, the batching switch, its own BentoML
+    home, and `extra` (the abuse scorer's PLAYSERVE_REDIS_URL)."""
     from bentos.common import batching as adaptive
 
-    return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0", "BENTOML_HOME": str(server_home())}
+    return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0", "BENTOML_HOME": str(server_home()),
+            **(extra or {})}
 
 
 def server_home() -> Path:
@@ -68,7 +72,7 @@ def server_home() -> Path:
     return home
 
 
-def exec_serve(model: str, port: int, tag: str) -> None:
+def exec_serve(model: str, port: int, tag: str, extra: dict[str, str] | None = None) -> None:
     """Replace this process with the BentoML server, so Ctrl-C and signals reach it directly.
 
     Checks the tag first: a missing model is a clear error here, not a server crash at start."""
@@ -76,7 +80,7 @@ def exec_serve(model: str, port: int, tag: str) -> None:
 
     command = serve_command(model, port)
     get(tag)
-    os.execve(command[0], command, serve_env(model, tag))
+    os.execve(command[0], command, serve_env(model, tag, extra=extra))
 
 
 def stop(process: subprocess.Popen, timeout: float = 20) -> None:
@@ -89,7 +93,7 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
         process.wait()
 
 
-def serve_until_stopped(servers: dict[str, tuple[int, str]]) -> int:
+def serve_until_stopped(servers: dict[str, tuple[int, str]], extra: dict[str, str] | None = None) -> int:
     """Run one BentoML server per model (model -> (port, tag)) as children until one exits or this
     process is told to stop (Ctrl-C, SIGTERM); then stop them all by PID so they finish in-flight
     requests. Returns 0 after a requested stop, else the exit code of the server that ended."""
@@ -97,7 +101,7 @@ def serve_until_stopped(servers: dict[str, tuple[int, str]]) -> int:
 
     for _, tag in servers.values():
         get(tag)  # a missing model is a clear error here, not a server crash at start
-    processes = [subprocess.Popen(serve_command(model, port), env=serve_env(model, tag)) for model, (port, tag) in servers.items()]
+    processes = [subprocess.Popen(serve_command(model, port), env=serve_env(model, tag, extra=extra)) for model, (port, tag) in servers.items()]
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:

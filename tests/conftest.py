@@ -97,11 +97,12 @@ class Server:
         self.process, self.url, self.log = process, url, log
 
 
-def start_server(model: str, tag: str, log: Path, timeout: float = 90.0) -> Server:
+def start_server(model: str, tag: str, log: Path, timeout: float = 90.0, *options: str) -> Server:
+    """`playserve serve MODEL` on a free port (with any extra command-line options), once ready."""
     from playserve.services import free_port, wait_until_ok
 
     port = free_port()
-    process = subprocess.Popen([PLAYSERVE, "serve", model, "--port", str(port), "--model", tag],
+    process = subprocess.Popen([PLAYSERVE, "serve", model, "--port", str(port), "--model", tag, *options],
                                stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     if wait_until_ok(f"{url}/readyz", timeout, alive=lambda: process.poll() is None):
@@ -234,3 +235,10 @@ def redis_url(tmp_path_factory) -> str:
 
     with local_redis.running(tmp_path_factory.mktemp("redis"), free_port()) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def abuse_server(abuse_trained, redis_url, tmp_path_factory):
+    server = start_server("abuse", abuse_trained["tag"], tmp_path_factory.mktemp("server") / "abuse.log", 90.0, "--redis-url", redis_url)
+    yield server
+    stop_server(server.process)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import redis
 from pydantic import Field
+from starlette.responses import JSONResponse
 
 from bentos.abuse import schemas
 from bentos.common import batching
@@ -41,6 +42,12 @@ def results(scorer: Scorer, scores: Scores, ids: list, flag: float, version: str
             for user, s, p, r, top in zip(ids, scores.score, scores.percentile, scores.residual, tops)]
 
 
+def store_unavailable(error: redis.RedisError) -> JSONResponse:
+    """503 with the reason (BentoML's own 5xx answers hide it): the caller retries; /score is unaffected."""
+    return JSONResponse({"error": f"feature store unavailable ({type(error).__name__}); /score does not need it"},
+                        status_code=503, headers={"Retry-After": "5"})
+
+
 @bentoml.service(name="abuse", workers=1, traffic={"timeout": 60})
 class Abuse:
     model_ref = bentoml.models.BentoModel(STORED.tag)
@@ -48,7 +55,8 @@ class Abuse:
     def __init__(self) -> None:
         self.scorer = Scorer(self.model_ref.path)
         self.version = str(self.model_ref.tag)
-        self.metrics = ServiceMetrics("abuse", self.version, STORED.info.labels.get("git_sha", "unknown"))
+        self.metrics = ServiceMetrics("abuse", self.version, STORED.info.labels.get("git_sha", "unknown"),
+                                      reference=STORED.info.metadata.get("reference"))
         self.store = OnlineStore.from_url(REDIS_URL)
 
     def scored(self, frame: pd.DataFrame, ids: list, flag: float, endpoint: str) -> list[schemas.Scored]:
@@ -70,7 +78,7 @@ class Abuse:
         try:
             count = self.store.ingest(frame)
         except redis.RedisError as error:
-            raise bentoml.exceptions.ServiceUnavailable(f"feature store: {type(error).__name__}") from error
+            return store_unavailable(error)
         return schemas.Ingested(events=count, users=int(frame["user_id"].nunique()))
 
     @bentoml.api
@@ -85,7 +93,7 @@ class Abuse:
         except InputError as error:
             raise bentoml.exceptions.NotFound(str(error)) from error
         except redis.RedisError as error:
-            raise bentoml.exceptions.ServiceUnavailable(f"feature store: {type(error).__name__}") from error
+            return store_unavailable(error)
         return self.scored(frame[FEATURE_NAMES], [user_id], flag_percentile, "score_user")[0]
 
 

@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import redis
 import skimage.data
 
 from playserve.services import free_port, wait_until_ok
@@ -134,25 +135,28 @@ def free_port_run(count: int) -> int:
             continue
 
 
-def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheus_scraping_them(tmp_path, wallhack_trained):
-    """The README's run command on a store holding only a wallhack model (training one by default
-    takes ~20 min): train the spend, emotion and person defaults, serve all four, answer; the local
-    Prometheus scrapes them with the rules loaded, and stopping `up` stops everything."""
+def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheus_scraping_them(
+        tmp_path, wallhack_trained, emotion_trained, person_trained, abuse_trained):
+    """The README's run command on a store holding every model but spend (the others' defaults are
+    the session's: `playserve train <model>` is the same call, and wallhack's takes ~20 min): train
+    the spend default, serve all five, answer, abuse from its Redis; the local Prometheus scrapes
+    them with the rules loaded, and stopping `up` stops everything."""
     import bentoml
 
     store = tmp_path / "store"
-    wallhack = bentoml.models.get(wallhack_trained["tag"])
-    shutil.copytree(wallhack.path, store / "models" / "wallhack" / wallhack.tag.version)
-    (store / "models" / "wallhack" / "latest").write_text(wallhack.tag.version)
+    for tag in (wallhack_trained["tag"], emotion_trained["tag"], person_trained["tag"], abuse_trained["tag"]):
+        stored = bentoml.models.get(tag)
+        shutil.copytree(stored.path, store / "models" / stored.tag.name / stored.tag.version)
+        (store / "models" / stored.tag.name / "latest").write_text(stored.tag.version)
     env = {**os.environ, "BENTOML_HOME": str(store), "PLAYSERVE_HOME": str(tmp_path / "home")}
     assert "no models yet" in run_cli("models", "spend", env=env).stderr
-    port, prometheus_port = free_port_run(4), free_port()
+    port, prometheus_port, redis_port = free_port_run(5), free_port(), free_port()
     prometheus = f"http://127.0.0.1:{prometheus_port}"
     log = tmp_path / "up.log"
-    process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port), "--prometheus-port", str(prometheus_port)], env=env,
-                               cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port), "--prometheus-port", str(prometheus_port), "--redis-port", str(redis_port)],
+                               env=env, cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        for model_port in (port, port + 1, port + 2, port + 3):
+        for model_port in range(port, port + 5):
             assert wait_until_ok(f"http://127.0.0.1:{model_port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
         example = (REPO / "bentos/spend/example_request.json").read_text()
         response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
@@ -166,27 +170,34 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
         bus = photos.ultralytics_asset("bus.jpg").read_bytes()
         people = httpx.post(f"http://127.0.0.1:{port + 3}/predict", files=[("images", ("bus.jpg", bus))], timeout=60)
         assert people.status_code == 200 and people.json()["results"][0]["count"] == 4, log.read_text()
+        event = {"user_id": "up-1", "time": 60, "kind": "reward", "gain": 25}
+        assert httpx.post(f"http://127.0.0.1:{port + 4}/events", json={"events": [event]}).json() == {"events": 1, "users": 1}, log.read_text()
+        scored = httpx.post(f"http://127.0.0.1:{port + 4}/score_user", json={"user_id": "up-1"})
+        assert scored.status_code == 200 and scored.json()["model_version"] == abuse_trained["tag"], log.read_text()
         text = log.read_text()
-        assert all(f"registered {m}:" in text for m in ("spend", "emotion", "person")) and "no wallhack model" not in text
+        assert "registered spend:" in text and not any(f"no {m} model" in text for m in ("wallhack", "emotion", "person", "abuse"))
         assert f"serving spend on http://127.0.0.1:{port}" in text and f"serving wallhack on http://127.0.0.1:{port + 1}" in text
         assert f"serving emotion on http://127.0.0.1:{port + 2}" in text and f"serving person on http://127.0.0.1:{port + 3}" in text
-        assert f"Prometheus: {prometheus}" in text
+        assert f"serving abuse on http://127.0.0.1:{port + 4}" in text and f"Prometheus: {prometheus}" in text
+        assert f"Redis (the abuse scorer's online features): redis://127.0.0.1:{redis_port}/0" in text
         rules = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
         assert len(rules) >= 4
         query = {"query": "playserve_model_info"}
         deadline = time.monotonic() + 60  # the first scrapes come within one 15 s interval
-        while time.monotonic() < deadline and len(httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]) < 4:
+        while time.monotonic() < deadline and len(httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]) < 5:
             time.sleep(1)
         infos = httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]
-        assert sorted(i["metric"]["model"] for i in infos) == ["emotion", "person", "spend", "wallhack"]
+        assert sorted(i["metric"]["model"] for i in infos) == ["abuse", "emotion", "person", "spend", "wallhack"]
         assert {i["metric"]["namespace"] for i in infos} == {"playserve-local"}
     finally:
         stop_server(process)
     assert process.returncode == 0, log.read_text()[-3000:]
-    for url in (f"{prometheus}/-/ready", *(f"http://127.0.0.1:{port + i}/readyz" for i in range(4))):
+    for url in (f"{prometheus}/-/ready", *(f"http://127.0.0.1:{port + i}/readyz" for i in range(5))):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url)
-    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 4
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=redis_port).ping()
+    assert len(run_cli("models", "--json", env=env).stdout.splitlines()) == 5
 
 
 def test_up_refuses_an_unknown_model():

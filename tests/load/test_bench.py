@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import httpx
 import pytest
 
 from load import bench
-from playserve import services
+from playserve import local_redis, services
 
 
 def trained_tag(model: str, request) -> str:
@@ -67,6 +68,18 @@ def test_person_bench_measures_frames_bare_batched_and_unbatched_and_the_hog_com
     check_modes(report, 16, shedding=True)  # 16 frames at once are ~5 s of work, more beside the other test servers
     text = (tmp_path / "bench-person.md").read_text()
     assert "(b)/(c) throughput" in text and "| bus | 4 | 4 | 1 |" in text and "**all 11 photos** | 9 | 8 found" in text
+
+
+def test_abuse_bench_measures_windows_bare_and_served_and_events_into_redis(request, tmp_path):
+    bench.main(["abuse", "--model-tag", trained_tag("abuse", request), "--requests", "32", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / "bench-abuse.json").read_text())
+    assert set(report["modes"]) == {"bare", "batching", "no_batching"} and report["batched"]
+    check_modes(report, 32)
+    extra = report["extra"]
+    assert extra["events"] == bench.EVENTS and extra["events_errors"] == 0
+    assert extra["bare_events_per_s"] > 0 and extra["served_events_per_s"] > 0
+    assert "Game events into the online feature store" in (tmp_path / "bench-abuse.md").read_text()
+    assert local_redis.ENV not in os.environ  # the run's own Redis, stopped with it
 
 
 def adaptive_batch_calls(url: str) -> float:

@@ -16,16 +16,18 @@ OVERLAYS = REPO_ROOT / "manifests" / "overlays"
 
 
 def rendered(env: str, model: str = "spend") -> dict[str, dict]:
-    return {obj["kind"]: obj for obj in render(OVERLAYS / env / model)}
+    """The model's own objects in an overlay, by kind (abuse's overlay also holds its Redis)."""
+    return {obj["kind"]: obj for obj in render(OVERLAYS / env / model) if obj["metadata"]["name"] == model}
 
 
 def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
-    overlays = {f"manifests/overlays/{env}/{model}": 6 for env in ("prod", "staging") for model in SERVICES}
+    redis = {"abuse": 3}  # abuse's feature store: StatefulSet, Service, NetworkPolicy
+    overlays = {f"manifests/overlays/{env}/{model}": 6 + redis.get(model, 0) for env in ("prod", "staging") for model in SERVICES}
     monitoring = 4 + 1 + len(SERVICES)  # four PrometheusRules, the overview dashboard and one per model
     assert report.rendered == {**overlays, "argocd": 5, "ci/argo": 2 * len(SERVICES), "monitoring": monitoring}
-    assert report.validated == report.objects == 6 * 2 * len(SERVICES) + 5 + 2 * len(SERVICES) + monitoring
+    assert report.validated == report.objects == sum(overlays.values()) + 5 + 2 * len(SERVICES) + monitoring
 
 
 def test_validate_command_prints_counts():
@@ -95,6 +97,39 @@ def test_overlays_hold_only_the_delta(model):
         assert "newTag" in kustomization["images"][0]
     base = yaml.safe_load((REPO_ROOT / f"manifests/base/{model}/{model}-deployment.yaml").read_text())
     assert ":" not in base["spec"]["template"]["spec"]["containers"][0]["image"]  # no tag in base
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """A Kubernetes label selector (matchLabels and In expressions) applied to a pod's labels."""
+    expressions = selector.get("matchExpressions", [])
+    assert all(e["operator"] == "In" for e in expressions)
+    return (all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+            and all(labels.get(e["key"]) in e["values"] for e in expressions))
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_abuse_and_its_redis_reach_only_each_other(env):
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in render(OVERLAYS / env / "abuse")}
+    abuse_pod = objects["Deployment", "abuse"]["spec"]["template"]
+    redis_set = objects["StatefulSet", "abuse-redis"]
+    redis_pod, service = redis_set["spec"]["template"], objects["Service", "abuse-redis"]
+    env_vars = {e["name"]: e["value"] for e in abuse_pod["spec"]["containers"][0]["env"]}
+    assert env_vars["PLAYSERVE_REDIS_URL"] == f"redis://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}/0"
+    assert selects({"matchLabels": service["spec"]["selector"]}, redis_pod["metadata"]["labels"])
+    assert not selects({"matchLabels": service["spec"]["selector"]}, abuse_pod["metadata"]["labels"])
+    assert redis_set["spec"]["serviceName"] == service["metadata"]["name"] and redis_set["spec"]["replicas"] == 1
+    to_redis = [rule for rule in objects["NetworkPolicy", "abuse"]["spec"]["egress"]
+                if any(selects(peer.get("podSelector", {"matchLabels": {"none": "x"}}), redis_pod["metadata"]["labels"]) for peer in rule["to"])]
+    assert [rule["ports"] for rule in to_redis] == [[{"port": 6379, "protocol": "TCP"}]]
+    redis_policy = objects["NetworkPolicy", "abuse-redis"]["spec"]
+    assert selects(redis_policy["podSelector"], redis_pod["metadata"]["labels"]) and "egress" not in redis_policy  # no egress at all
+    [ingress] = redis_policy["ingress"]
+    assert [selects(peer["podSelector"], abuse_pod["metadata"]["labels"]) for peer in ingress["from"]] == [True]
+    assert not selects(ingress["from"][0]["podSelector"], {**abuse_pod["metadata"]["labels"], "app.kubernetes.io/name": "spend"})
+    container = redis_pod["spec"]["containers"][0]
+    assert redis_pod["spec"]["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"] and container["resources"]["limits"]
+    assert container["image"].rsplit(":", 1)[1][0].isdigit()  # a pinned version, not latest
 
 
 def test_one_resource_per_file_named_component_kind():

@@ -111,7 +111,8 @@ def test_locust_load_ran_every_task_without_failures(live, model):
     tasks = {"spend": {"/predict [1 user]", "/predict [10-200 users]", "/predict [malformed]"},
              "wallhack": {"/predict [1 image]", "/predict [2-8 images]", "/predict [broken]"},
              "emotion": {"/stream [1 frame]", "/predict [broken]", "/report [not a video]"},
-             "person": {"/predict [1 frame]", "/predict [broken]", "/video [not a video]"}}
+             "person": {"/predict [1 frame]", "/predict [broken]", "/video [not a video]"},
+             "abuse": {"/events [stream]", "/score [1 user]", "/score [10-100 users]", "/score_user", "/score [malformed]", "/events [malformed]"}}
     assert tasks[model] <= set(rows)
 
 

@@ -6,33 +6,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from playserve.services import free_port, server_home, stop, wait_until_ok
-from tests.conftest import REPO
 from training.abuse.features import FEATURES
 
 
 @pytest.fixture(scope="module")
-def abuse_url(abuse_trained, redis_url, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "abuse.log"
-    env = {**os.environ, "PLAYSERVE_ABUSE_MODEL": abuse_trained["tag"], "PLAYSERVE_REDIS_URL": redis_url, "BENTOML_HOME": str(server_home())}
-    process = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "bentos.abuse.service:Abuse", "--working-dir", str(REPO),
-                                "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_until_ok(f"{url}/readyz", 90, alive=lambda: process.poll() is None), log.read_text()[-3000:]
-        yield url
-    finally:
-        stop(process)
+def abuse_url(abuse_server) -> str:
+    return abuse_server.url
 
 
 def windows(table: pd.DataFrame) -> list[dict]:

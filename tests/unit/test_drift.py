@@ -5,17 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.common.drift import DriftWindow, psi, reference_shares, window_shares
+from training.common.drift import DriftWindow, psi, reference_shares, reference_statistics, window_shares
 from training.spend import data
 from training.spend.features import infer_spec
-from training.spend.train import reference_statistics
 
 
 @pytest.fixture(scope="module")
 def reference():
     frame = data.generate(20_000, seed=3).frame
     spec = infer_spec(frame, {data.ID, data.TARGET, data.GROUP})
-    return reference_statistics(frame[spec.columns], spec), spec
+    return reference_statistics(frame[spec.columns], spec.numeric, spec.categorical), spec
 
 
 def test_psi_of_identical_shares_is_zero_and_grows_with_shift():

@@ -78,13 +78,15 @@ class Day:
         gaps = period * np.clip(1 + jitter * self.rng.standard_normal(count), 0.05, None)
         return start + np.cumsum(gaps)
 
-    def frame(self, user: str) -> pd.DataFrame:
+    def columns(self) -> list[np.ndarray]:
+        """The day's kind, time, value and gain columns in time order (arrays, not a frame: a
+        DataFrame per user was most of the generator's time)."""
         kinds = np.concatenate([np.full(len(t), k, dtype=object) for k, t, _, _ in self.parts])
-        frame = pd.DataFrame({ID: user, "time": np.concatenate([p[1] for p in self.parts]), "kind": kinds,
-                              "value": np.concatenate([p[2] for p in self.parts]),
-                              "gain": np.concatenate([p[3] for p in self.parts])})
-        # a script's clock may run past midnight: the day's window ends there
-        return frame[frame["time"] < DAY_SECONDS].sort_values("time", kind="stable")
+        columns = [kinds, *(np.concatenate([part[i] for part in self.parts]) for i in (1, 2, 3))]
+        times = columns[1]
+        kept = np.flatnonzero(times < DAY_SECONDS)  # a script's clock may run past midnight: the day's window ends there
+        order = kept[np.argsort(times[kept], kind="stable")]
+        return [column[order] for column in columns]
 
 
 def normal_day(day: Day, archetype: str) -> None:
@@ -168,13 +170,16 @@ def generate(users: int = DEFAULT_USERS, seed: int = 0, abuse_rate: float = DEFA
     intensities = np.where(abusers, spread(rng, intensity, users), 0.0)
     camouflages = np.where(abusers, spread(rng, camouflage, users), 0.0)
     ids = [f"u{i:06d}" for i in range(users)]
-    frames = []
-    for user, archetype, label, level, cover in zip(ids, archetypes, labels, intensities, camouflages):
+    days = []
+    for archetype, label, level, cover in zip(archetypes, labels, intensities, camouflages):
         day = Day(rng)
         normal_day(day, archetype)
         if label != NORMAL:
             abuse_day(day, label, level, cover)
-        frames.append(day.frame(user))
-    events = pd.concat(frames, ignore_index=True)
+        days.append(day.columns())
+    kinds, times, values, gains = (np.concatenate(column) for column in zip(*days))
+    counts = [len(day[0]) for day in days]
+    events = pd.DataFrame({ID: np.repeat(np.array(ids, dtype=object), counts), "time": times, "kind": kinds,
+                           "value": values, "gain": gains})
     truth = pd.DataFrame({ID: ids, "archetype": archetypes, LABEL: labels, "intensity": intensities, "camouflage": camouflages})
     return Population(events=events, users=truth)

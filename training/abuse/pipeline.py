@@ -16,6 +16,7 @@ from training.abuse.evaluate import REVIEW_CAPACITY, is_abuse, ranking_metrics
 from training.abuse.features import CONTEXT, GAIN, InputError
 from training.abuse.scorer import ONNX_FILE, Spec, matrix, quantiles
 from training.common import store
+from training.common.drift import reference_statistics
 from training.common.model_card import table as md_table
 
 MODEL_NAME = "abuse"
@@ -109,6 +110,7 @@ def run(frame: pd.DataFrame, cols: Columns, source: str, synthetic: bool, runs_d
     features = matrix(frame, cols.features)
     net, report = train(features, frame[cols.label] if cols.label else None, cols, seed, epochs, k, progress)
     spec = Spec(cols.features, cols.gain, cols.context, report.pop("train_score_quantiles"))
+    reference = reference_statistics(pd.DataFrame(features, columns=cols.features), cols.features)  # the services' drift baseline
     sha, data_hash = store.git_sha(), store.data_hash(frame)
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export.to_onnx(net, Path(tmp) / ONNX_FILE)
@@ -128,7 +130,7 @@ def run(frame: pd.DataFrame, cols: Columns, source: str, synthetic: bool, runs_d
 
             labels = {"git_sha": sha, "data_hash": data_hash, "stage": store.STAGE_CANDIDATE,
                       "synthetic": str(synthetic).lower(), "evaluated": str(report["test"] is not None).lower()}
-            stored = store.register(MODEL_NAME, write, labels, {**report, "id_column": cols.id}, card)
+            stored = store.register(MODEL_NAME, write, labels, {**report, "id_column": cols.id, "reference": reference}, card)
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, card)
     return Outcome(report, stored, run_dir)
 

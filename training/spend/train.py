@@ -20,7 +20,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from training.common.drift import window_shares
+from training.common.drift import reference_statistics
 from training.common.metrics import payer_metrics, regression_metrics
 from training.spend import data as synthetic
 from training.spend.features import FeatureSpec, SchemaError, infer_spec, to_model_frame
@@ -140,24 +140,6 @@ def knn_baseline(spec: FeatureSpec, x_train: pd.DataFrame, y_train: np.ndarray, 
     return knn.fit(categorical, y_train[rows])
 
 
-def reference_statistics(x: pd.DataFrame, spec: FeatureSpec) -> dict:
-    """Per-feature decile edges (numeric) or categories, and the shares of each bin and of
-    missing values: the drift baseline. The shares come from the function the services use on
-    their recent requests (training.common.drift), so both sides bin alike."""
-    stats = {}
-    for name in spec.numeric:
-        values = x[name].to_numpy()
-        present = values[~np.isnan(values)]
-        edges = np.unique(np.quantile(present, np.linspace(0.1, 0.9, 9))) if len(present) else np.array([])
-        stats[name] = {"edges": edges.tolist(), "mean": float(present.mean()) if len(present) else None}
-    for name, categories in spec.categorical.items():
-        stats[name] = {"categories": categories}
-    for name, bins in stats.items():
-        *shares, missing = window_shares(x[name], bins).tolist()
-        bins |= {"shares": shares, "missing_share": missing}
-    return stats
-
-
 def gate(model_metrics: dict, baselines: dict[str, dict]) -> list[str]:
     """Why the model must not ship; empty when it may. RMSE and total ratio are the gate, not MAE:
     predicting zero wins MAE on a zero-inflated target and is useless for measuring effects."""
@@ -221,6 +203,6 @@ def train(table: pd.DataFrame, config: TrainConfig = TrainConfig(), progress: Pr
         candidates=candidates,
         chosen={"transform": model.transform.kind, "objective": candidates[best]["objective"]},
         gate_failures=gate(metrics, baselines),
-        reference=reference_statistics(x, spec),
+        reference=reference_statistics(x, spec.numeric, spec.categorical),
         rows={"control": len(table), "train": len(tr), "valid": len(va), "test": len(te), "train_payers": int(payer.sum())},
     )
