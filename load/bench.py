@@ -7,8 +7,8 @@ concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a) a
 Writes load/results/bench-<model>.md and .json (or into --results). Every request is what the
 model's callers send one at a time (spend: one player at login; wallhack: one screenshot;
 emotion: one webcam frame, plus the time to report on a 10-minute session video; person: one ad
-camera frame, plus the real-photo comparison against HOG; abuse: one user's window, plus the
-events ingested per second into a local Redis).
+camera frame, plus the real-photo comparison against HOG; abuse: one user's window, plus users
+scored in 100-window requests and events ingested per second into a local Redis).
 Clients run on this machine's cores beside the server, as they would beside a sidecar; (a) has
 no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
 inputs: the batch c clients' requests can at best be merged into. A service without adaptive
