@@ -97,7 +97,7 @@ class Server:
         self.process, self.url, self.log = process, url, log
 
 
-def start_server(model: str, tag: str, log: Path, timeout: float = 90.0, *options: str) -> Server:
+def start_server(model: str, tag: str, log: Path, *options: str, timeout: float = 90.0) -> Server:
     """`playserve serve MODEL` on a free port (with any extra command-line options), once ready."""
     from playserve.services import free_port, wait_until_ok
 
@@ -239,6 +239,6 @@ def redis_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def abuse_server(abuse_trained, redis_url, tmp_path_factory):
-    server = start_server("abuse", abuse_trained["tag"], tmp_path_factory.mktemp("server") / "abuse.log", 90.0, "--redis-url", redis_url)
+    server = start_server("abuse", abuse_trained["tag"], tmp_path_factory.mktemp("server") / "abuse.log", "--redis-url", redis_url)
     yield server
     stop_server(server.process)

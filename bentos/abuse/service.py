@@ -30,6 +30,7 @@ Window = schemas.window_record(FEATURE_NAMES, ID_COLUMN)
 Windows = Annotated[list[Window], Field(min_length=1, max_length=schemas.MAX_WINDOWS_PER_REQUEST)]
 Events = Annotated[list[schemas.Event], Field(min_length=1, max_length=schemas.MAX_EVENTS_PER_REQUEST)]
 Percentile = Annotated[float, Field(ge=0, le=100)]
+FROM_EVENTS = FEATURE_NAMES == FEATURES  # only a model of the game's own features scores from the event store
 MAX_LATENCY_MS = 2_000
 
 
@@ -85,7 +86,7 @@ class Abuse:
     def score_user(self, user_id: Annotated[str, Field(min_length=1, max_length=128)], window: Optional[int] = None,
                    flag_percentile: Percentile = FLAG) -> schemas.Scored:
         """Score a user from the online store: their latest window, or `window` (days since the game's epoch)."""
-        if FEATURE_NAMES != FEATURES:
+        if not FROM_EVENTS:
             raise bentoml.exceptions.InvalidArgument("user_id: this model was trained on another table's features; "
                                                      "only a model of the game's features scores from the event store")
         try:
