@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import run_cli, start_server, stop_server
 from training.abuse.features import FEATURES
 
 
@@ -84,3 +85,21 @@ def test_nan_infinity_and_unknown_users_are_refused(abuse_url, abuse_table):
     assert httpx.post(f"{abuse_url}/score", json=huge, timeout=60).status_code == 400
     assert httpx.post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).status_code == 200  # still serving
     assert np.isfinite(httpx.post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).json()[0]["score"])
+
+
+def test_a_model_of_another_table_scores_its_windows_but_refuses_the_event_store(abuse_table, redis_url, tmp_path):
+    """A model trained on a user's own table has other features than the event store keeps: /score
+    takes that table's rows, /score_user is a 400 saying why."""
+    columns = {f: f"sensor_{i}" for i, f in enumerate(FEATURES[:10])}
+    own = pd.read_parquet(abuse_table).head(3000)[["user_id", *columns]].rename(columns=columns)
+    own.to_parquet(tmp_path / "own.parquet")
+    report = json.loads(run_cli("train", "abuse", "--data", str(tmp_path / "own.parquet"), "--epochs", "5",
+                                "--runs-dir", str(tmp_path / "runs"), "--json").stdout)
+    server = start_server("abuse", report["tag"], tmp_path / "abuse.log", "--redis-url", redis_url)
+    try:
+        scored = httpx.post(f"{server.url}/score", json={"windows": own.head(3).to_dict(orient="records")}, timeout=30)
+        assert scored.status_code == 200 and [r["user_id"] for r in scored.json()] == own["user_id"].head(3).tolist()
+        refused = httpx.post(f"{server.url}/score_user", json={"user_id": own["user_id"].iloc[0]}, timeout=30)
+        assert refused.status_code == 400 and "user_id: this model was trained on another table's features" in refused.text
+    finally:
+        stop_server(server.process)
