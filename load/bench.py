@@ -36,6 +36,7 @@ import orjson
 
 from load.results_file import RESULTS, run_facts, write
 from playserve import services
+from playserve.api_keys import client_key
 
 CONCURRENCY = (1, 8, 32)
 REQUESTS = 1_500  # per mode and concurrency level
@@ -136,7 +137,7 @@ def session_video_report(analyser, url: str) -> dict:
         bare_s = time.perf_counter() - start
         start = time.perf_counter()
         with path.open("rb") as upload:
-            response = httpx.post(f"{url}/report", files={"video": ("session.mp4", upload)}, timeout=900)
+            response = httpx.post(f"{url}/report", files={"video": ("session.mp4", upload)}, headers={"X-API-Key": client_key()}, timeout=900)
         served_s = time.perf_counter() - start
     response.raise_for_status()
     line = (f"Session report: a {SESSION_MINUTES}-minute video ({size / 1e6:.0f} MB MP4, 480x480 at 15 frames/s) at "
@@ -312,7 +313,7 @@ async def http(url: str, workload: Workload, concurrency: int, total: int) -> di
             latencies.append(time.perf_counter() - sent)
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"X-API-Key": client_key()}) as client:
         start = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
         return summary(latencies, errors, time.perf_counter() - start, concurrency)

@@ -22,6 +22,7 @@ import orjson
 from load.bench import start_service
 from load.results_file import run_facts, write
 from playserve import services
+from playserve.api_keys import client_key
 from training.spend import data
 from training.spend.scoring import load
 
@@ -43,7 +44,7 @@ def in_process(model, frame) -> dict:
 
 def http_batch(url: str, records: list[dict]) -> dict:
     """All users through POST /predict in CHUNK-sized requests, IN_FLIGHT at a time."""
-    client = httpx.Client(timeout=120)
+    client = httpx.Client(timeout=120, headers={"X-API-Key": client_key()})
 
     def post(start: int) -> tuple[int, float]:
         sent = time.perf_counter()
@@ -69,7 +70,8 @@ def http_table(url: str, frame) -> dict:
     start = time.perf_counter()
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
-    response = httpx.post(f"{url}/predict_table", files={"table": ("users.parquet", buffer.getvalue())}, timeout=300)
+    response = httpx.post(f"{url}/predict_table", files={"table": ("users.parquet", buffer.getvalue())}, headers={"X-API-Key": client_key()},
+                          timeout=300)
     answered = len(orjson.loads(response.content)["expected_spend"]) if response.status_code == 200 else 0
     seconds = time.perf_counter() - start
     return {"users": answered, "errors": len(frame) - answered, "seconds": seconds, "users_per_s": answered / seconds,

@@ -629,6 +629,47 @@ def validate():
         raise typer.Exit(1)
 
 
+@app.command("scan")
+def scan():
+    """Scan every rendered overlay and the namespaces with checkov: exit 1 on any failed check;
+    each skipped one is listed with the reason written beside it in the manifest."""
+    from playserve.manifests import security_scan
+
+    try:
+        report = security_scan()
+    except (RuntimeError, ValueError) as error:
+        raise fail(str(error)) from None
+    for check in report.failed:
+        err.print(f"[red]failed[/] {check}")
+    for check, reason in report.skipped.items():
+        err.print(f"skipped {check}: {reason or '[red]no reason given[/]'}")
+    print(json.dumps({"resources": report.resources, "passed": report.passed, "failed": len(report.failed),
+                      "skipped": len(report.skipped), "skipped_without_reason": sum(not r for r in report.skipped.values()),
+                      "skipped_checks": sorted({check.split()[0] for check in report.skipped})}))
+    if report.failed or not all(report.skipped.values()):
+        raise typer.Exit(1)
+
+
+keys_app = typer.Typer(help="API keys of the clients that call the services.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def keys_new(client: Annotated[str, typer.Argument(help="Name of the calling client (letters, digits, '.', '_', '-').")],
+             keys_file: Annotated[Path, typer.Option("--file", help="The keys file to add it to (made if missing).")] = Path("api-keys"),
+             allow: Annotated[str, typer.Option("--allow", help="What it may call: '*', models or model/endpoint, comma-separated.")] = "*"):
+    """Add a client with a new random key: the file keeps only the key's SHA-256; the key itself is
+    printed once, on stdout. Then put the file in the cluster's Secret (the command is printed)."""
+    from playserve.api_keys import SECRET, SECRET_KEY, add_client
+
+    with user_errors():
+        key = add_client(keys_file, client, allow)
+    print(key)
+    err.print(f"added {client} (may call {allow}) to {keys_file}. In the cluster, for each namespace:\n"
+              f"  kubectl -n playserve-staging create secret generic {SECRET} --from-file={SECRET_KEY}={keys_file} "
+              "--dry-run=client -o yaml | kubectl apply -f -")
+
+
 registry_app = typer.Typer(help="The embedded OCI registry on 127.0.0.1 (Debian's docker-registry).", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 RegistryOpt = Annotated[Optional[str], typer.Option("--registry", help="host:port; default $PLAYSERVE_REGISTRY or 127.0.0.1:5000.")]
@@ -864,6 +905,7 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
                 (local_redis.running(services.HOME / "redis", redis_port) if "abuse" in ports else nullcontext()) as redis_url:
             for model, model_port in ports.items():
                 print(services.how_to_call(model, model_port), flush=True)  # plain print: rich would wrap the commands
+            print(services.how_to_authenticate(), flush=True)
             print(f"Prometheus: {prometheus}  (alert rules: {prometheus}/alerts, targets: {prometheus}/targets)", flush=True)
             if redis_url:
                 print(f"Redis (the abuse scorer's online features): {redis_url}", flush=True)

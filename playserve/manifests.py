@@ -1,11 +1,14 @@
 """Prove the manifests valid without a cluster: render every overlay and argocd/ with
 `kubectl kustomize`, then check every object against its schema — core kinds with
-kubernetes-validate, custom resources with the CRD schemas in ../shared/schemas/crds."""
+kubernetes-validate, custom resources with the CRD schemas in ../shared/schemas/crds; and scan
+what the clusters run (the overlays and the namespaces) with checkov."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -17,6 +20,9 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES_VERSION = "1.32.0"  # the kubectl client on this machine; bump both together
 CRD_SCHEMAS = REPO_ROOT.parent / "shared" / "schemas" / "crds"
+# Run with uvx in an environment of its own: its pins (boto3, networkx, ...) are not the serving
+# stack's. --skip-download: no call home for Prisma Cloud's check metadata (none is reachable here).
+CHECKOV = ("uvx", "--from", "checkov==3.3.30", "checkov", "--framework", "kubernetes", "--skip-download", "--output", "json")
 
 
 @dataclass
@@ -30,11 +36,14 @@ class Report:
         return sum(self.rendered.values())
 
 
+def overlays(root: Path = REPO_ROOT) -> list[Path]:
+    return sorted(p.parent for p in (root / "manifests" / "overlays").glob("*/*/kustomization.yaml"))
+
+
 def targets(root: Path = REPO_ROOT) -> list[Path]:
-    """Every kustomization that is deployed as a whole: each overlay/<env>/<model>, argocd/, the
-    Argo Workflows pipelines in ci/argo/, and monitoring/ (alert rules)."""
-    overlays = sorted(p.parent for p in (root / "manifests" / "overlays").glob("*/*/kustomization.yaml"))
-    return [*overlays, root / "argocd", root / "ci" / "argo", root / "monitoring"]
+    """Every kustomization that is deployed as a whole: each overlay/<env>/<model>, the namespaces,
+    argocd/, the Argo Workflows pipelines in ci/argo/, and monitoring/ (alert rules)."""
+    return [*overlays(root), root / "manifests" / "namespaces", root / "argocd", root / "ci" / "argo", root / "monitoring"]
 
 
 def render(directory: Path) -> list[dict]:
@@ -91,3 +100,40 @@ def validate(root: Path = REPO_ROOT) -> Report:
             if problem:
                 report.errors.append(f"{name}: {obj.get('kind')}/{obj.get('metadata', {}).get('name')}: {problem}")
     return report
+
+
+@dataclass
+class Scan:
+    passed: int
+    failed: list[str]  # "<check id> <title>: <resource>"
+    skipped: dict[str, str]  # "<check id> <resource>" -> the reason written beside it
+    resources: int
+
+
+def scan_rendered(directory: Path) -> Scan:
+    """checkov over a folder of rendered manifests."""
+    env = {**os.environ, "UV_SYSTEM_CERTS": "1"}  # HTTPS to PyPI goes through this network's proxy
+    result = subprocess.run([*CHECKOV, "--directory", str(directory)], capture_output=True, text=True, env=env)
+    try:
+        reports = json.loads(result.stdout)
+    except ValueError:
+        raise RuntimeError(f"checkov exited {result.returncode} without a report: {result.stderr.strip()[-2000:]}") from None
+    reports = reports if isinstance(reports, list) else [reports]
+    checks = [check for report in reports for outcome in ("failed_checks", "skipped_checks")
+              for check in report.get("results", {}).get(outcome, [])]
+    return Scan(
+        passed=sum(report["summary"]["passed"] for report in reports),
+        failed=[f"{c['check_id']} {c['check_name']}: {c['resource']}" for c in checks if c["check_result"]["result"] == "FAILED"],
+        skipped={f"{c['check_id']} {c['resource']}": c["check_result"].get("suppress_comment") or ""
+                 for c in checks if c["check_result"]["result"] == "SKIPPED"},
+        resources=sum(report["summary"]["resource_count"] for report in reports),
+    )
+
+
+def security_scan(root: Path = REPO_ROOT) -> Scan:
+    """Every overlay and the namespaces, rendered as Argo CD would apply them, scanned."""
+    with tempfile.TemporaryDirectory(prefix="playserve-scan-") as tmp:
+        for target in [*overlays(root), root / "manifests" / "namespaces"]:
+            name = "-".join(target.relative_to(root / "manifests").parts)
+            (Path(tmp) / f"{name}.yaml").write_text(yaml.safe_dump_all(render(target)))
+        return scan_rendered(Path(tmp))

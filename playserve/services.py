@@ -51,11 +51,13 @@ def serve_command(model: str, port: int) -> list[str]:
 
 def serve_env(model: str, tag: str, batching: bool = True, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The server's environment: this one's, the model version, the batching switch, its own BentoML
-    home, and `extra` (the abuse scorer's PLAYSERVE_REDIS_URL)."""
+    home, the API keys file, and `extra` (the abuse scorer's PLAYSERVE_REDIS_URL)."""
+    from bentos.common import auth
     from bentos.common import batching as adaptive
+    from playserve.api_keys import serving_keys
 
     return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0", "BENTOML_HOME": str(server_home()),
-            **(extra or {})}
+            auth.ENV: str(serving_keys()[0]), **(extra or {})}
 
 
 def server_home() -> Path:
@@ -80,6 +82,7 @@ def exec_serve(model: str, port: int, tag: str, extra: dict[str, str] | None = N
 
     command = serve_command(model, port)
     get(tag)
+    print(how_to_authenticate(), file=sys.stderr, flush=True)
     os.execve(command[0], command, serve_env(model, tag, extra=extra))
 
 
@@ -115,19 +118,19 @@ def serve_until_stopped(servers: dict[str, tuple[int, str]], extra: dict[str, st
     return ended[0] if ended else 0
 
 
-EXAMPLES = {
-    "spend": """  curl -s {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
-  bulk: curl -s {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)""",
-    "wallhack": """  curl -s {url}/predict -F images=@shot.jpg -F images=@shot2.png   (make some: playserve data wallhack --n 4 --out shots)
-  with a heat map for reviewers: curl -s {url}/explain -F image=@shot.jpg""",
-    "emotion": """  curl -s {url}/predict -F images=@face.jpg
-  live, frame by frame: curl -s {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg
-  a session report: curl -s {url}/report -F video=@session.mp4   (as a page: {url}/report/html -o report.html)""",
-    "person": """  curl -s {url}/predict -F images=@camera.jpg   (people, how many face the screen)
-  a recording's audience: curl -s {url}/video -F video=@recording.mp4""",
-    "abuse": """  curl -s {url}/score -H 'content-type: application/json' -d '{{"windows": [...]}}'   (rows of `playserve data abuse --out users.csv`)
-  events: curl -s {url}/events -H 'content-type: application/json' -d '{{"events": [{{"user_id": "u1", "time": 60, "kind": "reward", "gain": 25}}]}}'
-  from the event store: curl -s {url}/score_user -H 'content-type: application/json' -d '{{"user_id": "u1"}}'""",
+EXAMPLES = {  # $KEY: the caller's API key (how_to_authenticate says where the local one is)
+    "spend": """  curl -s -H "X-API-Key: $KEY" {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
+  bulk: curl -s -H "X-API-Key: $KEY" {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)""",
+    "wallhack": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@shot.jpg -F images=@shot2.png   (make some: playserve data wallhack --n 4 --out shots)
+  with a heat map for reviewers: curl -s -H "X-API-Key: $KEY" {url}/explain -F image=@shot.jpg""",
+    "emotion": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@face.jpg
+  live, frame by frame: curl -s -H "X-API-Key: $KEY" {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg
+  a session report: curl -s -H "X-API-Key: $KEY" {url}/report -F video=@session.mp4   (as a page: {url}/report/html -o report.html)""",
+    "person": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@camera.jpg   (people, how many face the screen)
+  a recording's audience: curl -s -H "X-API-Key: $KEY" {url}/video -F video=@recording.mp4""",
+    "abuse": """  curl -s -H "X-API-Key: $KEY" {url}/score -H 'content-type: application/json' -d '{{"windows": [...]}}'   (rows of `playserve data abuse --out users.csv`)
+  events: curl -s -H "X-API-Key: $KEY" {url}/events -H 'content-type: application/json' -d '{{"events": [{{"user_id": "u1", "time": 60, "kind": "reward", "gain": 25}}]}}'
+  from the event store: curl -s -H "X-API-Key: $KEY" {url}/score_user -H 'content-type: application/json' -d '{{"user_id": "u1"}}'""",
 }
 
 
@@ -136,3 +139,12 @@ def how_to_call(model: str, port: int) -> str:
     return f"""serving {model} on {url}  (OpenAPI docs: {url}/docs, metrics: {url}/metrics)
 {EXAMPLES[model].format(url=url)}
 """
+
+
+def how_to_authenticate() -> str:
+    from playserve.api_keys import serving_keys
+
+    keys_file, key_file = serving_keys()
+    if key_file is None:
+        return f"API keys: the clients in {keys_file}; send yours as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+    return f"API key of the local client: {key_file}  (export KEY=$(cat {key_file}); health and metrics need none)"

@@ -19,6 +19,32 @@ REPO = Path(__file__).resolve().parents[1]
 PLAYSERVE = str(Path(sys.executable).with_name("playserve"))
 
 
+def _api_keys() -> tuple[str, str]:
+    """Every server the tests start reads one keys file: `tests` may call everything, `spend-only`
+    only spend's /predict (for the 403s)."""
+    from bentos.common import auth
+    from playserve.api_keys import CLIENT_ENV
+
+    key, limited = auth.new_key(), auth.new_key()
+    path = Path(tempfile.mkdtemp(prefix="playserve-test-keys-")) / "api-keys"  # the Secret's key name
+    path.parent.chmod(0o755)  # the image tests' containers run as another user
+    path.write_text(f"{auth.keys_line('tests', key)}\n{auth.keys_line('spend-only', limited, 'spend/predict')}\n")
+    os.environ[auth.ENV] = str(path)
+    os.environ[CLIENT_ENV] = key  # what the benchmark and locust send
+    return key, limited
+
+
+API_KEY, LIMITED_KEY = _api_keys()
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def post(url: str, **kwargs):
+    """httpx.post with the tests' API key (other headers kept; httpx's 5 s default timeout)."""
+    import httpx
+
+    return httpx.post(url, **{**kwargs, "headers": {**AUTH, **kwargs.get("headers", {})}})
+
+
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run([PLAYSERVE, *args], capture_output=True, text=True, cwd=kwargs.pop("cwd", REPO), **kwargs)
     if check and result.returncode != 0:
@@ -66,11 +92,13 @@ def podman(*args: str, check: bool = True) -> str:
 
 @contextmanager
 def staging_pod(model: str, image: str, tmp_path: Path):
-    """The model's staging overlay as rendered (probes, limits, read-only root, emptyDir, non-root),
-    run by `podman kube play` with a local image and a loopback hostPort (kube play ignores
-    Services); yields its URL once /readyz answers."""
+    """The model's staging overlay as rendered (probes, limits, read-only root, emptyDir, non-root,
+    API keys), run by `podman kube play` with a local image and a loopback hostPort (kube play ignores
+    Services); yields its URL once /readyz answers. The keys are the tests' own file, mounted where
+    the Secret would be: podman 4.3's kube play mounts a Secret's values still base64-encoded."""
     import yaml
 
+    from bentos.common import auth
     from playserve.services import free_port, wait_until_ok
 
     port = free_port()
@@ -81,15 +109,39 @@ def staging_pod(model: str, image: str, tmp_path: Path):
     container.update(image=image, imagePullPolicy="Never")
     container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
     deployment["spec"]["replicas"] = 1
+    keys = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v.get("secret"))
+    keys.pop("secret")
+    keys["hostPath"] = {"path": str(Path(os.environ[auth.ENV]).parent), "type": "Directory"}
     manifest = tmp_path / f"{model}-staging.yaml"
     manifest.write_text(yaml.safe_dump(deployment))
     podman("kube", "play", str(manifest))
     try:
         url = f"http://127.0.0.1:{port}"
-        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", f"{model}-pod-{model}", check=False)
+        assert wait_until_ok(f"{url}/readyz", 120), pod_log(model)
         yield url
     finally:
         podman("kube", "down", str(manifest), check=False)
+
+
+def pod_container(model: str) -> str:
+    return f"{model}-pod-0-{model}"  # kube play names a Deployment's <name>-pod-<replica>-<container>
+
+
+def pod_log(model: str) -> str:
+    return podman("logs", pod_container(model), check=False)
+
+
+def assert_locked_down(model: str) -> None:
+    """The staging pod's container runs as the rendered Deployment asks: read-only root file
+    system, the image's non-root user, no capabilities, no privilege escalation."""
+    import json
+
+    container = pod_container(model)
+    host = json.loads(podman("container", "inspect", container))[0]["HostConfig"]
+    assert host["ReadonlyRootfs"] is True and not host.get("CapAdd") and "no-new-privileges" in host["SecurityOpt"]
+    assert podman("exec", container, "id", "-u").strip() == "10001"
+    status = dict(line.split(":\t") for line in podman("exec", container, "cat", "/proc/self/status").splitlines() if ":\t" in line)
+    assert status["CapEff"] == status["CapBnd"] == "0000000000000000"  # every capability dropped
 
 
 class Server:

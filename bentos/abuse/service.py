@@ -14,8 +14,9 @@ from pydantic import Field
 from starlette.responses import JSONResponse
 
 from bentos.abuse import schemas
-from bentos.common import batching
-from bentos.common.observability import ServiceMetrics, ValidationFailures
+from bentos.common import batching, limits
+from bentos.common.middleware import guard
+from bentos.common.observability import ServiceMetrics
 from training.abuse.features import FEATURES, InputError
 from training.abuse.online import OnlineStore
 from training.abuse.scorer import FLAG_PERCENTILE, Scorer, Scores
@@ -49,7 +50,7 @@ def store_unavailable(error: redis.RedisError) -> JSONResponse:
                         status_code=503, headers={"Retry-After": "5"})
 
 
-@bentoml.service(name="abuse", workers=1, traffic={"timeout": 60})
+@bentoml.service(name="abuse", workers=1, traffic=limits.traffic(timeout_s=60))
 class Abuse:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
@@ -98,4 +99,5 @@ class Abuse:
         return self.scored(frame[FEATURE_NAMES], [user_id], flag_percentile, "score_user")[0]
 
 
-Abuse.add_asgi_middleware(ValidationFailures, model="abuse")
+# 10,000 windows of 34 features are ~7 MB of JSON, 10,000 events ~1 MB.
+guard(Abuse, "abuse", {"score": 32 * limits.MIB, "events": 16 * limits.MIB})

@@ -7,6 +7,7 @@
     playserve_input_rows{model, endpoint}                         rows per model call, after adaptive batching
     playserve_input_bytes{model, endpoint}                        upload sizes (image and video models)
     playserve_image_decode_failures_total{model, reason}          (image and video models)
+    playserve_auth_refusals_total{model, reason}                  401s and 403s: missing, unknown, forbidden
 
 BentoML serves them at /metrics from its multiprocess registry. prometheus_client is imported
 when a service instance is made, inside the worker, after BentoML has set
@@ -85,6 +86,11 @@ def input_rows(model: str, endpoint: str, rows: int) -> None:
     """Rows per model call; observed where the model runs, after adaptive batching has merged requests."""
     _metric("Histogram", "input_rows", "Rows per model call (after adaptive batching)", ["model", "endpoint"],
             buckets=[1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]).labels(model, endpoint).observe(rows)
+
+
+def auth_refused(model: str, reason: str) -> None:
+    _metric("Counter", "auth_refusals", "Requests refused for a missing or unknown API key (401) or a client "
+            "calling outside its list (403)", ["model", "reason"]).labels(model, reason).inc()
 
 
 class ServiceMetrics:

@@ -16,11 +16,14 @@ import numpy as np
 from pydantic import Field
 from starlette.responses import HTMLResponse
 
-from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.common import limits
+from bentos.common.middleware import guard
+from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.common.uploads import rgb_image
 from bentos.emotion import schemas
 from bentos.emotion.sessions import OutOfOrder, Sessions
 from training.common import video
+from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.emotion import html, session
 from training.emotion.analysis import Analyser, FaceEmotions
 
@@ -32,7 +35,7 @@ Video = Annotated[Path, Field(description="A session video: MP4, AVI, MKV, WebM 
 SampleRate = Annotated[float, Field(gt=0, le=video.MAX_RATE, description="Frames analysed per second of video")]
 
 
-@bentoml.service(name="emotion", workers=1, traffic={"timeout": 900})
+@bentoml.service(name="emotion", workers=1, traffic=limits.traffic(timeout_s=900))
 class Emotion:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
@@ -105,4 +108,6 @@ def emotions(probabilities: np.ndarray) -> schemas.Emotions:
     return schemas.Emotions(**{e: round(float(p), 4) for e, p in zip(schemas.EMOTIONS, probabilities)})
 
 
-Emotion.add_asgi_middleware(ValidationFailures, model="emotion")
+guard(Emotion, "emotion", {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
+                           "stream": limits.uploads_limit(1, MAX_IMAGE_BYTES),
+                           "report": limits.uploads_limit(1, video.MAX_BYTES), "report/html": limits.uploads_limit(1, video.MAX_BYTES)})

@@ -17,11 +17,14 @@ import bentoml
 import numpy as np
 from pydantic import Field
 
-from bentos.common import batching
-from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.common import batching, limits
+from bentos.common.middleware import guard
+from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.common.uploads import rgb_image
 from bentos.person import schemas
+from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.common.video import DEFAULT_RATE, MAX_RATE, VideoError
+from training.common.video import MAX_BYTES as MAX_VIDEO_BYTES
 from training.person import audience, detector
 
 STORED = bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest"))
@@ -52,7 +55,7 @@ Video = Annotated[Path, Field(description="A camera recording: MP4, AVI, MKV, We
 SampleRate = Annotated[float, Field(gt=0, le=MAX_RATE, description="Frames analysed per second of video")]
 
 
-@bentoml.service(name="person", workers=1, traffic={"timeout": 900})
+@bentoml.service(name="person", workers=1, traffic=limits.traffic(timeout_s=900))
 class Person:
     model = bentoml.depends(PersonModel)
     model_ref = bentoml.models.BentoModel(STORED.tag)
@@ -103,4 +106,5 @@ class Person:
             return np.asarray(await self.model.to_async.raw(canvases))
 
 
-Person.add_asgi_middleware(ValidationFailures, model="person")
+guard(Person, "person", {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
+                         "video": limits.uploads_limit(1, MAX_VIDEO_BYTES)})

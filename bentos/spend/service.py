@@ -9,8 +9,9 @@ from typing import Annotated
 import bentoml
 from pydantic import Field
 
-from bentos.common import batching
-from bentos.common.observability import ServiceMetrics, ValidationFailures
+from bentos.common import batching, limits
+from bentos.common.middleware import guard
+from bentos.common.observability import ServiceMetrics
 from bentos.spend import schemas
 from bentos.spend.frames import records_to_frame
 from bentos.spend.tables import UploadError, read_upload
@@ -34,7 +35,7 @@ MAX_LATENCY_MS = 3_000
 WORKERS = 1
 
 
-@bentoml.service(name="spend", workers=WORKERS, traffic={"timeout": 60})
+@bentoml.service(name="spend", workers=WORKERS, traffic=limits.traffic(timeout_s=60))
 class Spend:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
@@ -83,4 +84,5 @@ class Spend:
         return schemas.NudgeEffect(model_version=self.version, **{**effect, "uplift": effect["uplift"].tolist()})
 
 
-Spend.add_asgi_middleware(ValidationFailures, model="spend")
+# 20,000 users are ~11 MB of JSON; a 1,000,000-row CSV ~100 MB.
+guard(Spend, "spend", {"predict": 32 * limits.MIB, "nudge_effect": 32 * limits.MIB, "predict_table": 256 * limits.MIB})

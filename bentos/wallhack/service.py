@@ -15,8 +15,9 @@ import bentoml
 import numpy as np
 from pydantic import Field
 
-from bentos.common import batching
-from bentos.common.observability import ServiceMetrics, ValidationFailures, input_rows
+from bentos.common import batching, limits
+from bentos.common.middleware import guard
+from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.wallhack import schemas
 from training.wallhack import explain as occlusion
 from training.wallhack import onnx_model, preprocess
@@ -51,7 +52,7 @@ Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES
 Threshold = Annotated[float | None, Field(ge=0, le=1, description="Decision threshold; default: the model's")]
 
 
-@bentoml.service(name="wallhack", workers=1, traffic={"timeout": 60})
+@bentoml.service(name="wallhack", workers=1, traffic=limits.traffic(timeout_s=60))
 class Wallhack:
     model = bentoml.depends(WallhackModel)
 
@@ -118,4 +119,5 @@ class Wallhack:
             return np.asarray(await self.model.to_async.logits(frames))
 
 
-Wallhack.add_asgi_middleware(ValidationFailures, model="wallhack")
+guard(Wallhack, "wallhack", {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, preprocess.MAX_BYTES),
+                             "explain": limits.uploads_limit(1, preprocess.MAX_BYTES)})

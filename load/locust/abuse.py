@@ -18,6 +18,7 @@ import uuid
 import orjson
 from locust import HttpUser, between, task
 
+from playserve.api_keys import client_key
 from training.abuse import data, features
 
 POPULATION = data.generate(400, seed=11)
@@ -47,6 +48,7 @@ class GameServer(HttpUser):
     wait_time = between(0.05, 0.3)
 
     def on_start(self):
+        self.client.headers["X-API-Key"] = client_key()  # $PLAYSERVE_API_KEY or the local client's
         self.streams: list[tuple[str, list[dict]]] = []  # (fresh user id, the events still to send)
         self.streamed: list[str] = []  # users with events in the store
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 from locust import HttpUser, between, task
 
+from playserve.api_keys import client_key
 from training.emotion import sample_video
 from training.emotion.real_faces import photos
 
@@ -34,6 +35,7 @@ class PlaytestLab(HttpUser):
     wait_time = between(0.8, 1.2)
 
     def on_start(self):
+        self.client.headers["X-API-Key"] = client_key()  # $PLAYSERVE_API_KEY or the local client's
         self.session = f"locust-{uuid.uuid4().hex[:12]}"
         self.frames = itertools.count()
 

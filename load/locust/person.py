@@ -21,6 +21,7 @@ import cv2
 import gevent
 from locust import HttpUser, between, task
 
+from playserve.api_keys import client_key
 from training.common.sample_video import fit
 from training.person import photos, sample_video
 
@@ -34,6 +35,7 @@ class AdCamera(HttpUser):
     wait_time = between(5.0, 8.0)
 
     def on_start(self):
+        self.client.headers["X-API-Key"] = client_key()  # $PLAYSERVE_API_KEY or the local client's
         gevent.sleep(random.uniform(0, 5))
         self.broken()  # a camera's first upload after a restart is often cut off; and a short run has both kinds
 

@@ -15,6 +15,7 @@ import random
 import orjson
 from locust import HttpUser, between, task
 
+from playserve.api_keys import client_key
 from training.spend import data
 
 POOL = data.generate(5_000, seed=7).frame
@@ -44,6 +45,9 @@ def broken_request() -> bytes:
 
 class GameClient(HttpUser):
     wait_time = between(0.05, 0.3)
+
+    def on_start(self):
+        self.client.headers["X-API-Key"] = client_key()  # $PLAYSERVE_API_KEY or the local client's
 
     @task(70)
     def player_at_login(self):

@@ -15,6 +15,7 @@ import random
 
 from locust import HttpUser, between, task
 
+from playserve.api_keys import client_key
 from training.wallhack import data
 
 SCREENSHOTS = [data.sample(seed=404, index=i).image for i in range(48)]
@@ -26,6 +27,9 @@ def files(images: list[bytes]) -> list[tuple]:
 
 class AntiCheat(HttpUser):
     wait_time = between(0.5, 2.0)
+
+    def on_start(self):
+        self.client.headers["X-API-Key"] = client_key()  # $PLAYSERVE_API_KEY or the local client's
 
     @task(70)
     def one_screenshot(self):

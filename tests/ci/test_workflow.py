@@ -42,6 +42,7 @@ def test_events_run_the_scripts():
     jobs = workflow["jobs"]
     steps = {name: " ".join(step.get("run", "") for step in job["steps"]) for name, job in jobs.items()}
     assert "pull_request" in jobs["test"]["if"] and "./test.sh" in steps["test"] and "playserve validate" in steps["test"]
+    assert "playserve scan" in steps["test"]
     assert "push" in jobs["release"]["if"] and "ci/release.sh" in steps["release"]
     assert "workflow_dispatch" in jobs["promote"]["if"] and "ci/open-bump.sh" in steps["promote"] and "prod" in steps["promote"]
     assert all(job.get("timeout-minutes") for job in jobs.values())

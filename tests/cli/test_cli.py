@@ -15,6 +15,8 @@ import pytest
 import redis
 import skimage.data
 
+from bentos.common import auth
+from playserve.api_keys import CLIENT_ENV
 from playserve.services import free_port, wait_until_ok
 from tests.conftest import PLAYSERVE, REPO, run_cli, stop_server
 from training.person import photos
@@ -148,7 +150,9 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
         stored = bentoml.models.get(tag)
         shutil.copytree(stored.path, store / "models" / stored.tag.name / stored.tag.version)
         (store / "models" / stored.tag.name / "latest").write_text(stored.tag.version)
-    env = {**os.environ, "BENTOML_HOME": str(store), "PLAYSERVE_HOME": str(tmp_path / "home")}
+    # as on a fresh machine: no keys file given, so `up` makes the local client's key and says where
+    env = {**{k: v for k, v in os.environ.items() if k not in (auth.ENV, CLIENT_ENV)},
+           "BENTOML_HOME": str(store), "PLAYSERVE_HOME": str(tmp_path / "home")}
     assert "no models yet" in run_cli("models", "spend", env=env).stderr
     port, prometheus_port, redis_port = free_port_run(5), free_port(), free_port()
     prometheus = f"http://127.0.0.1:{prometheus_port}"
@@ -158,21 +162,25 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
     try:
         for model_port in range(port, port + 5):
             assert wait_until_ok(f"http://127.0.0.1:{model_port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
+        key_file = tmp_path / "home" / "api-key"
+        assert f"API key of the local client: {key_file}" in log.read_text() and key_file.stat().st_mode & 0o077 == 0
+        local = {"Authorization": f"Bearer {key_file.read_text().strip()}"}
         example = (REPO / "bentos/spend/example_request.json").read_text()
-        response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"})
+        assert httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json"}).status_code == 401
+        response = httpx.post(f"http://127.0.0.1:{port}/predict", content=example, headers={"content-type": "application/json", **local})
         assert response.status_code == 200, log.read_text()
         shot = next(data_wallhack.generate(1, seed=3)).image
-        verdict = httpx.post(f"http://127.0.0.1:{port + 1}/predict", files=[("images", ("shot.jpg", shot))], timeout=60)
+        verdict = httpx.post(f"http://127.0.0.1:{port + 1}/predict", files=[("images", ("shot.jpg", shot))], headers=local, timeout=60)
         assert verdict.status_code == 200 and verdict.json()["model_version"] == wallhack_trained["tag"], log.read_text()
         astronaut = cv2.imencode(".jpg", skimage.data.astronaut()[..., ::-1])[1].tobytes()
-        faces = httpx.post(f"http://127.0.0.1:{port + 2}/predict", files=[("images", ("face.jpg", astronaut))], timeout=60)
+        faces = httpx.post(f"http://127.0.0.1:{port + 2}/predict", files=[("images", ("face.jpg", astronaut))], headers=local, timeout=60)
         assert faces.status_code == 200 and faces.json()["results"][0]["faces"][0]["dominant"] == "happy", log.read_text()
         bus = photos.ultralytics_asset("bus.jpg").read_bytes()
-        people = httpx.post(f"http://127.0.0.1:{port + 3}/predict", files=[("images", ("bus.jpg", bus))], timeout=60)
+        people = httpx.post(f"http://127.0.0.1:{port + 3}/predict", files=[("images", ("bus.jpg", bus))], headers=local, timeout=60)
         assert people.status_code == 200 and people.json()["results"][0]["count"] == 4, log.read_text()
         event = {"user_id": "up-1", "time": 60, "kind": "reward", "gain": 25}
-        assert httpx.post(f"http://127.0.0.1:{port + 4}/events", json={"events": [event]}).json() == {"events": 1, "users": 1}, log.read_text()
-        scored = httpx.post(f"http://127.0.0.1:{port + 4}/score_user", json={"user_id": "up-1"})
+        assert httpx.post(f"http://127.0.0.1:{port + 4}/events", json={"events": [event]}, headers=local).json() == {"events": 1, "users": 1}, log.read_text()
+        scored = httpx.post(f"http://127.0.0.1:{port + 4}/score_user", json={"user_id": "up-1"}, headers=local)
         assert scored.status_code == 200 and scored.json()["model_version"] == abuse_trained["tag"], log.read_text()
         text = log.read_text()
         assert "registered spend:" in text and not any(f"no {m} model" in text for m in ("wallhack", "emotion", "person", "abuse"))

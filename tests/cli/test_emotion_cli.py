@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import cv2
-import httpx
 import pytest
 import skimage.data
 
-from tests.conftest import run_cli
+from tests.conftest import post, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def test_predict_images_and_a_video_as_json_lines_matching_the_service(files, se
     assert [f["time_s"] for f in frames] == [float(s) for s in range(24)] and all(f["path"] == str(session_video) for f in frames)
     assert [len(f["faces"]) for f in frames][:6] == [1, 1, 1, 1, 0, 0] and frames[0]["faces"][0]["track_id"] == 1
     assert broken["path"].endswith("broken.jpg") and "error" in broken
-    served = httpx.post(f"{emotion_server.url}/predict", files=[("images", ("a.jpg", (files / "astronaut.jpg").read_bytes()))], timeout=60).json()
+    served = post(f"{emotion_server.url}/predict", files=[("images", ("a.jpg", (files / "astronaut.jpg").read_bytes()))], timeout=60).json()
     assert served["results"][0]["faces"][0]["emotions"] == astronaut["faces"][0]["emotions"]
 
 

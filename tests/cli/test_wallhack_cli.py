@@ -3,10 +3,9 @@ the same stored model, the same preprocessing, the same probabilities."""
 
 import json
 
-import httpx
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import post, run_cli
 from training.wallhack import data
 
 
@@ -31,7 +30,7 @@ def test_predict_prints_one_line_per_image_matching_the_service(screenshots, wal
     assert result.returncode == 1 and "scored 6 of 7 images" in result.stderr
     scored = [line for line in lines if "error" not in line]
     files = [("images", (line["path"], open(line["path"], "rb").read())) for line in scored]
-    response = httpx.post(f"{wallhack_server.url}/predict", files=files, timeout=60)
+    response = post(f"{wallhack_server.url}/predict", files=files, timeout=60)
     assert response.status_code == 200, response.text
     served = response.json()
     assert served["model_version"] == wallhack_trained["tag"]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import podman, run_cli, staging_pod
+from tests.conftest import assert_locked_down, podman, post, run_cli, staging_pod
 from training.abuse.features import FEATURES
 from training.abuse.scorer import Scorer
 from training.common.store import get
@@ -35,10 +35,11 @@ def test_kube_play_scores_as_in_process_and_answers_503_without_its_store(built,
     table = pd.read_parquet(abuse_table).head(20)
     expected = Scorer(get(abuse_trained["tag"]).path).score(table[FEATURES].to_numpy(np.float32))
     with staging_pod("abuse", built["name"], tmp_path) as url:
-        response = httpx.post(f"{url}/score", json={"windows": table[["user_id", *FEATURES]].to_dict(orient="records")}, timeout=60)
+        response = post(f"{url}/score", json={"windows": table[["user_id", *FEATURES]].to_dict(orient="records")}, timeout=60)
         assert response.status_code == 200, response.text
         np.testing.assert_allclose([r["score"] for r in response.json()], expected.score, rtol=1e-5, atol=1e-6)
         event = {"user_id": "u1", "time": 60, "kind": "reward", "gain": 25}
-        ingest = httpx.post(f"{url}/events", json={"events": [event]}, timeout=60)
+        ingest = post(f"{url}/events", json={"events": [event]}, timeout=60)
         assert ingest.status_code == 503 and "feature store unavailable" in ingest.text and ingest.headers["retry-after"] == "5"
         assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+        assert_locked_down("abuse")

@@ -1,5 +1,5 @@
 """The emotion image: OpenCV and ONNX Runtime, no TensorFlow; run read-only as a non-root user
-(directly and as the rendered staging Deployment), decoding videos and answering what the model
+as the rendered staging Deployment, decoding videos and answering what the model
 answers in process."""
 
 import json
@@ -9,8 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from playserve.services import free_port, wait_until_ok
-from tests.conftest import podman, run_cli, staging_pod
+from tests.conftest import assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.common.images import decode
 from training.common.store import get
 from training.emotion.analysis import Analyser
@@ -28,7 +27,7 @@ def frames() -> dict[str, bytes]:
 
 
 def predict(url: str, images: list[bytes]) -> httpx.Response:
-    return httpx.post(f"{url}/predict", files=[("images", (f"f{i}.jpg", b)) for i, b in enumerate(images)], timeout=60)
+    return post(f"{url}/predict", files=[("images", (f"f{i}.jpg", b)) for i, b in enumerate(images)], timeout=60)
 
 
 def test_image_is_labelled_small_and_holds_no_training_stack(built, emotion_trained):
@@ -40,14 +39,10 @@ def test_image_is_labelled_small_and_holds_no_training_stack(built, emotion_trai
     assert listing.strip() == "[]"
 
 
-def test_runs_read_only_non_root_and_answers_as_in_process(built, emotion_trained, frames, session_video):
-    port = free_port()
-    container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", container)
+def test_the_rendered_staging_deployment_runs_locked_down_and_answers_as_in_process(built, emotion_trained, frames, session_video, tmp_path):
+    with staging_pod("emotion", built["name"], tmp_path) as url:
         response = predict(url, list(frames.values()))
-        assert response.status_code == 200, podman("logs", container)
+        assert response.status_code == 200, pod_log("emotion")
         analyser = Analyser(get(emotion_trained["tag"]).path)
         expected = [[f.as_dict() for f in analyser.faces(np.asarray(decode(image)))] for image in frames.values()]
         served = [r["faces"] for r in response.json()["results"]]
@@ -56,14 +51,6 @@ def test_runs_read_only_non_root_and_answers_as_in_process(built, emotion_traine
             assert got[0]["box"] == want[0]["box"] and got[0]["dominant"] == want[0]["dominant"]
             assert got[0]["emotions"] == want[0]["emotions"]
         with session_video.open("rb") as video:
-            report = httpx.post(f"{url}/report", files={"video": ("s.mp4", video)}, timeout=300)
-        assert report.status_code == 200 and report.json()["summary"]["faces_tracked"] == 4, podman("logs", container)
-        assert podman("exec", container, "id", "-u").strip() == "10001"
-    finally:
-        podman("rm", "-f", "-t", "0", container, check=False)
-
-
-def test_kube_play_of_the_rendered_staging_deployment(built, frames, tmp_path):
-    with staging_pod("emotion", built["name"], tmp_path) as url:
-        response = predict(url, [frames["astronaut"]])
-        assert response.status_code == 200 and response.json()["results"][0]["faces"][0]["dominant"] == "happy"
+            report = post(f"{url}/report", files={"video": ("s.mp4", video)}, timeout=300)
+        assert report.status_code == 200 and report.json()["summary"]["faces_tracked"] == 4, pod_log("emotion")
+        assert_locked_down("emotion")

@@ -1,5 +1,5 @@
 """The person image: ONNX Runtime and OpenCV, no torch and no ultralytics; run read-only as a
-non-root user (directly and as the rendered staging Deployment), counting people as the model
+non-root user as the rendered staging Deployment, counting people as the model
 does in process."""
 
 import json
@@ -8,8 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from playserve.services import free_port, wait_until_ok
-from tests.conftest import podman, run_cli, staging_pod
+from tests.conftest import assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.common.store import get
 from training.person import photos
 from training.person.audience import Audience
@@ -26,7 +25,7 @@ def frames() -> dict[str, bytes]:
 
 
 def predict(url: str, images: list[bytes]) -> httpx.Response:
-    return httpx.post(f"{url}/predict", files=[("images", (f"f{i}.jpg", b)) for i, b in enumerate(images)], timeout=120)
+    return post(f"{url}/predict", files=[("images", (f"f{i}.jpg", b)) for i, b in enumerate(images)], timeout=120)
 
 
 def test_image_is_labelled_small_and_holds_no_training_stack(built, person_trained):
@@ -38,14 +37,10 @@ def test_image_is_labelled_small_and_holds_no_training_stack(built, person_train
     assert listing.strip() == "[]"
 
 
-def test_runs_read_only_non_root_and_answers_as_in_process(built, person_trained, frames, ad_video):
-    port = free_port()
-    container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", container)
+def test_the_rendered_staging_deployment_runs_locked_down_and_answers_as_in_process(built, person_trained, frames, ad_video, tmp_path):
+    with staging_pod("person", built["name"], tmp_path) as url:
         response = predict(url, list(frames.values()))
-        assert response.status_code == 200, podman("logs", container)
+        assert response.status_code == 200, pod_log("person")
         expected = Audience(get(person_trained["tag"]).path).frames([photos.load(name) for name in frames])
         served = [r["people"] for r in response.json()["results"]]
         assert [len(p) for p in served] == [len(p) for p in expected] == [4, 2]
@@ -53,14 +48,6 @@ def test_runs_read_only_non_root_and_answers_as_in_process(built, person_trained
             np.testing.assert_allclose([p["box"] for p in got], [v.box for v in want], atol=0.2)
             assert [p["looking"] for p in got] == [v.looking for v in want]
         with ad_video.open("rb") as video:
-            report = httpx.post(f"{url}/video", files={"video": ("ad.mp4", video)}, timeout=300)
-        assert report.status_code == 200 and report.json()["summary"]["peak_audience"] == 4, podman("logs", container)
-        assert podman("exec", container, "id", "-u").strip() == "10001"
-    finally:
-        podman("rm", "-f", "-t", "0", container, check=False)
-
-
-def test_kube_play_of_the_rendered_staging_deployment(built, frames, tmp_path):
-    with staging_pod("person", built["name"], tmp_path) as url:
-        response = predict(url, [frames["zidane"]])
-        assert response.status_code == 200 and response.json()["results"][0]["count"] == 2
+            report = post(f"{url}/video", files={"video": ("ad.mp4", video)}, timeout=300)
+        assert report.status_code == 200 and report.json()["summary"]["peak_audience"] == 4, pod_log("person")
+        assert_locked_down("person")

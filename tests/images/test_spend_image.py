@@ -10,8 +10,8 @@ import httpx
 import numpy as np
 import pytest
 
-from playserve.services import free_port, wait_until_ok
-from tests.conftest import REPO, podman, run_cli, staging_pod
+from playserve.services import free_port
+from tests.conftest import REPO, assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.spend import data
 from training.spend.scoring import load
 
@@ -36,26 +36,6 @@ def test_image_holds_no_training_stack(built):
     listing = podman("run", "--rm", "--pull=never", built["name"], "python3", "-c",
                      "import importlib.util as u; print([m for m in ('sklearn', 'torch', 'tensorflow', 'pytest') if u.find_spec(m)])")
     assert listing.strip() == "[]"
-
-
-def test_runs_read_only_non_root_and_predicts(built, trained):
-    port = free_port()
-    container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", container)
-        frame = data.generate(300, seed=8).frame
-        response = httpx.post(f"{url}/predict", json={"users": json.loads(frame.to_json(orient="records"))}, timeout=30)
-        assert response.status_code == 200, podman("logs", container)
-        expected, _ = load(trained.model.tag)[1].predict(frame)
-        np.testing.assert_allclose([r["expected_spend"] for r in response.json()], expected, rtol=1e-9)
-        # The image's own Parquet reader (not the training stack's) reads a pyarrow-written file.
-        table = httpx.post(f"{url}/predict_table", files={"table": ("users.parquet", frame.to_parquet())}, timeout=30)
-        assert table.status_code == 200, podman("logs", container)
-        np.testing.assert_allclose(table.json()["expected_spend"], expected, rtol=1e-9)
-        assert podman("exec", container, "id", "-u").strip() == "10001"
-    finally:
-        podman("rm", "-f", "-t", "0", container, check=False)
 
 
 def test_push_then_deploy_the_real_image(built, tmp_path):
@@ -87,8 +67,17 @@ def test_build_of_an_unknown_model_is_refused():
     assert result.returncode == 2 and "unknown model" in result.stderr
 
 
-def test_kube_play_of_the_rendered_staging_deployment(built, tmp_path):
+def test_the_rendered_staging_deployment_runs_locked_down_and_predicts_as_in_process(built, trained, tmp_path):
     with staging_pod("spend", built["name"], tmp_path) as url:
-        response = httpx.post(f"{url}/predict", content=(REPO / "bentos/spend/example_request.json").read_text(),
-                              headers={"content-type": "application/json"}, timeout=30)
-        assert response.status_code == 200 and len(response.json()) == 3
+        frame = data.generate(300, seed=8).frame
+        users = {"users": json.loads(frame.to_json(orient="records"))}
+        assert httpx.post(f"{url}/predict", json=users, timeout=30).status_code == 401  # the mounted keys file holds
+        response = post(f"{url}/predict", json=users, timeout=30)
+        assert response.status_code == 200, pod_log("spend")
+        expected, _ = load(trained.model.tag)[1].predict(frame)
+        np.testing.assert_allclose([r["expected_spend"] for r in response.json()], expected, rtol=1e-9)
+        # The image's own Parquet reader (not the training stack's) reads a pyarrow-written file.
+        table = post(f"{url}/predict_table", files={"table": ("users.parquet", frame.to_parquet())}, timeout=30)
+        assert table.status_code == 200, pod_log("spend")
+        np.testing.assert_allclose(table.json()["expected_spend"], expected, rtol=1e-9)
+        assert_locked_down("spend")

@@ -1,5 +1,5 @@
 """The wallhack image: ONNX Runtime and the exported graph, no torch; run read-only as a non-root
-user (directly and as the rendered staging Deployment), answering what the model answers in process."""
+user as the rendered staging Deployment, answering what the model answers in process."""
 
 import json
 
@@ -7,8 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
-from playserve.services import free_port, wait_until_ok
-from tests.conftest import podman, run_cli, staging_pod
+from tests.conftest import assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.common.store import get
 from training.wallhack import data, onnx_model, preprocess
 
@@ -29,7 +28,7 @@ def in_process(tag: str, images: list[bytes]) -> np.ndarray:
 
 
 def predict(url: str, images: list[bytes]) -> httpx.Response:
-    return httpx.post(f"{url}/predict", files=[("images", (f"shot{i}.jpg", b)) for i, b in enumerate(images)], timeout=60)
+    return post(f"{url}/predict", files=[("images", (f"shot{i}.jpg", b)) for i, b in enumerate(images)], timeout=60)
 
 
 def test_image_is_labelled_small_and_holds_no_training_stack(built, wallhack_trained):
@@ -42,24 +41,12 @@ def test_image_is_labelled_small_and_holds_no_training_stack(built, wallhack_tra
     assert listing.strip() == "[]"
 
 
-def test_runs_read_only_non_root_and_predicts_as_in_process(built, wallhack_trained, screenshots):
-    port = free_port()
-    container = podman("run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp", "-p", f"127.0.0.1:{port}:3000", built["name"]).strip()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_until_ok(f"{url}/readyz", 120), podman("logs", container)
+def test_the_rendered_staging_deployment_runs_locked_down_and_predicts_as_in_process(built, wallhack_trained, screenshots, tmp_path):
+    with staging_pod("wallhack", built["name"], tmp_path) as url:
         response = predict(url, screenshots)
-        assert response.status_code == 200, podman("logs", container)
+        assert response.status_code == 200, pod_log("wallhack")
         served = [r["probability"] for r in response.json()["results"]]
         np.testing.assert_allclose(served, in_process(wallhack_trained["tag"], screenshots), atol=1e-5)
         broken = predict(url, [screenshots[0][:500]])
         assert broken.status_code == 400 and "images[0]" in broken.text
-        assert podman("exec", container, "id", "-u").strip() == "10001"
-    finally:
-        podman("rm", "-f", "-t", "0", container, check=False)
-
-
-def test_kube_play_of_the_rendered_staging_deployment(built, screenshots, tmp_path):
-    with staging_pod("wallhack", built["name"], tmp_path) as url:
-        response = predict(url, screenshots[:2])
-        assert response.status_code == 200 and len(response.json()["results"]) == 2
+        assert_locked_down("wallhack")

@@ -26,8 +26,10 @@ def test_every_overlay_and_argocd_render_and_validate():
     redis = {"abuse": 3}  # abuse's feature store: StatefulSet, Service, NetworkPolicy
     overlays = {f"manifests/overlays/{env}/{model}": 6 + redis.get(model, 0) for env in ("prod", "staging") for model in SERVICES}
     monitoring = 4 + 1 + len(SERVICES)  # four PrometheusRules, the overview dashboard and one per model
-    assert report.rendered == {**overlays, "argocd": 5, "ci/argo": 2 * len(SERVICES), "monitoring": monitoring}
-    assert report.validated == report.objects == sum(overlays.values()) + 5 + 2 * len(SERVICES) + monitoring
+    namespaces = 2 * 2  # per environment: the Namespace and its default-deny NetworkPolicy
+    assert report.rendered == {**overlays, "manifests/namespaces": namespaces, "argocd": 6, "ci/argo": 2 * len(SERVICES),
+                               "monitoring": monitoring}
+    assert report.validated == report.objects == sum(overlays.values()) + namespaces + 6 + 2 * len(SERVICES) + monitoring
 
 
 def test_validate_command_prints_counts():
@@ -57,6 +59,66 @@ def test_validation_catches_broken_objects(kind, break_it, expected):
 
 def test_unknown_custom_resource_is_an_error():
     assert "no schema" in validate_object({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+
+
+def restricted_violations(pod: dict) -> list[str]:
+    """What the restricted Pod Security Standard forbids in a pod spec (the rules these manifests could break)."""
+    problems = []
+    pod_context = pod.get("securityContext", {})
+    if pod.get("automountServiceAccountToken") is not False:
+        problems.append("service-account token mounted")
+    if any(volume.get("hostPath") for volume in pod.get("volumes", [])):
+        problems.append("hostPath volume")
+    for container in pod["containers"]:
+        context = {**pod_context, **container.get("securityContext", {})}
+        if context.get("runAsNonRoot") is not True or context.get("runAsUser", 1) == 0:
+            problems.append(f"{container['name']}: may run as root")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{container['name']}: privilege escalation")
+        if context.get("capabilities", {}).get("drop") != ["ALL"] or context.get("capabilities", {}).get("add"):
+            problems.append(f"{container['name']}: capabilities")
+        if context.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{container['name']}: seccomp")
+        if context.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"{container['name']}: writable root file system")
+        if not container.get("resources", {}).get("limits") or not container["resources"].get("requests"):
+            problems.append(f"{container['name']}: no requests and limits")
+    return problems
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_every_workload_meets_the_restricted_pod_security_standard_in_a_namespace_that_enforces_it(env):
+    namespaces = {o["metadata"]["name"]: o for o in render(REPO_ROOT / "manifests/namespaces") if o["kind"] == "Namespace"}
+    labels = namespaces[f"playserve-{env}"]["metadata"]["labels"]
+    assert all(labels[f"pod-security.kubernetes.io/{mode}"] == "restricted" for mode in ("enforce", "audit", "warn"))
+    workloads = [o for model in SERVICES for o in render(OVERLAYS / env / model) if o["kind"] in ("Deployment", "StatefulSet")]
+    assert len(workloads) == len(SERVICES) + 1  # and abuse's Redis
+    for workload in workloads:
+        assert workload["metadata"]["namespace"] == f"playserve-{env}"
+        assert restricted_violations(workload["spec"]["template"]["spec"]) == [], workload["metadata"]["name"]
+        pdbs = [o for o in render(OVERLAYS / env / workload["metadata"]["name"]) if o["kind"] == "PodDisruptionBudget"] \
+            if workload["kind"] == "Deployment" else [None]
+        assert len(pdbs) == 1
+
+
+def test_the_restricted_check_catches_what_it_looks_for():
+    pod = copy.deepcopy(rendered("staging")["Deployment"]["spec"]["template"]["spec"])
+    assert restricted_violations(pod) == []
+    pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    pod["securityContext"].pop("seccompProfile")
+    pod["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+    assert restricted_violations(pod) == ["hostPath volume", "spend: privilege escalation", "spend: seccomp"]
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_a_default_deny_policy_covers_the_namespace_and_each_service_allows_only_its_callers(env):
+    [deny] = [o for o in render(REPO_ROOT / "manifests/namespaces") if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == f"playserve-{env}"]
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for model in SERVICES:
+        policy = rendered(env, model)["NetworkPolicy"]["spec"]
+        callers = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in policy["ingress"] for peer in rule["from"]
+                   if "namespaceSelector" in peer}
+        assert callers == {"ingress-nginx", "monitoring"} and policy["policyTypes"] == ["Ingress", "Egress"], model
 
 
 @pytest.mark.parametrize("model", SERVICES)
@@ -167,6 +229,23 @@ def test_applicationset_covers_every_overlay_and_the_project_allows_it():
             assert_project_allows(project, obj)
             assert obj["metadata"]["namespace"] == f"playserve-{env}"
     assert {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]} in template["ignoreDifferences"]
+
+
+def test_the_namespaces_application_owns_the_namespaces_the_overlays_deploy_into():
+    argocd = argocd_objects()
+    app, appset = argocd["Application", "playserve-namespaces"], argocd["ApplicationSet", "playserve"]
+    project = argocd["AppProject", app["spec"]["project"]]
+    assert app["spec"]["source"]["path"] == "manifests/namespaces" and app["spec"]["source"]["repoURL"] in project["spec"]["sourceRepos"]
+    objects = render(REPO_ROOT / app["spec"]["source"]["path"])
+    names = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    assert names == {f"playserve-{env}" for env in ("staging", "prod")}
+    assert {"group": "", "kind": "Namespace"} in project["spec"]["clusterResourceWhitelist"]
+    for obj in objects:
+        if obj["kind"] == "Namespace":  # never pruned: deleting one deletes every workload in it
+            assert "Prune=false" in obj["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+        else:
+            assert_project_allows(project, obj)
+    assert "CreateNamespace=true" not in appset["spec"]["template"]["spec"]["syncPolicy"]["syncOptions"]  # never unlabelled
 
 
 def test_monitoring_application_syncs_rules_and_dashboards_its_project_allows():

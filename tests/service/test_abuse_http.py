@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import math
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli, start_server, stop_server
+from tests.conftest import post, run_cli, start_server, stop_server
 from training.abuse.features import FEATURES
 
 
@@ -28,7 +27,7 @@ def windows(table: pd.DataFrame) -> list[dict]:
 def test_windows_are_scored_ranked_and_explained(abuse_url, abuse_table):
     table = pd.read_parquet(abuse_table)
     sample = pd.concat([table[table["abuse"] == "none"].head(40), table[table["abuse"] == "craft_macro"].head(5)])
-    response = httpx.post(f"{abuse_url}/score", json={"windows": windows(sample)}, timeout=60)
+    response = post(f"{abuse_url}/score", json={"windows": windows(sample)}, timeout=60)
     assert response.status_code == 200, response.text
     results = response.json()
     assert [r["user_id"] for r in results] == sample["user_id"].tolist()
@@ -46,12 +45,12 @@ def test_events_ingested_online_score_as_the_batch_features(abuse_url, abuse_tab
     chosen = events[events["user_id"].isin(users)].sort_values("time", kind="stable")
     for start in range(0, len(chosen), 2000):
         batch = chosen.iloc[start:start + 2000].to_dict(orient="records")
-        response = httpx.post(f"{abuse_url}/events", json={"events": batch}, timeout=60)
+        response = post(f"{abuse_url}/events", json={"events": batch}, timeout=60)
         assert response.status_code == 200 and response.json()["events"] == len(batch), response.text
     table = pd.read_parquet(abuse_table).set_index("user_id").loc[users].reset_index()
-    batch_scores = {r["user_id"]: r["score"] for r in httpx.post(f"{abuse_url}/score", json={"windows": windows(table)}, timeout=60).json()}
+    batch_scores = {r["user_id"]: r["score"] for r in post(f"{abuse_url}/score", json={"windows": windows(table)}, timeout=60).json()}
     for user in users:
-        online = httpx.post(f"{abuse_url}/score_user", json={"user_id": user}, timeout=60)
+        online = post(f"{abuse_url}/score_user", json={"user_id": user}, timeout=60)
         assert online.status_code == 200, online.text
         assert online.json()["score"] == pytest.approx(batch_scores[user], rel=1e-5, abs=1e-5)
 
@@ -66,8 +65,8 @@ def test_events_ingested_online_score_as_the_batch_features(abuse_url, abuse_tab
     ("events", {"events": [{"user_id": "", "time": 1, "kind": "craft"}]}, "user_id"),
 ])
 def test_bad_input_is_a_4xx_naming_the_field(abuse_url, path, body, field):
-    response = (httpx.post(f"{abuse_url}/{path}", content=body, headers={"content-type": "application/json"}, timeout=30)
-                if isinstance(body, str) else httpx.post(f"{abuse_url}/{path}", json=body, timeout=30))
+    response = (post(f"{abuse_url}/{path}", content=body, headers={"content-type": "application/json"}, timeout=30)
+                if isinstance(body, str) else post(f"{abuse_url}/{path}", json=body, timeout=30))
     assert 400 <= response.status_code < 500, response.text
     if field:
         assert field in response.text
@@ -77,14 +76,14 @@ def test_nan_infinity_and_unknown_users_are_refused(abuse_url, abuse_table):
     row = windows(pd.read_parquet(abuse_table).head(1))[0]
     for bad in (math.nan, math.inf):
         body = json.dumps({"windows": [{**row, "trade_return": bad}]})  # NaN / Infinity, as Python's json writes them
-        response = httpx.post(f"{abuse_url}/score", content=body, headers={"content-type": "application/json"}, timeout=30)
+        response = post(f"{abuse_url}/score", content=body, headers={"content-type": "application/json"}, timeout=30)
         assert response.status_code == 400 and "trade_return" in response.text
-    response = httpx.post(f"{abuse_url}/score_user", json={"user_id": "nobody"}, timeout=30)
+    response = post(f"{abuse_url}/score_user", json={"user_id": "nobody"}, timeout=30)
     assert response.status_code == 404 and "user_id: no events for 'nobody'" in response.text
     huge = {"windows": [row] * 10_001}
-    assert httpx.post(f"{abuse_url}/score", json=huge, timeout=60).status_code == 400
-    assert httpx.post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).status_code == 200  # still serving
-    assert np.isfinite(httpx.post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).json()[0]["score"])
+    assert post(f"{abuse_url}/score", json=huge, timeout=60).status_code == 400
+    assert post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).status_code == 200  # still serving
+    assert np.isfinite(post(f"{abuse_url}/score", json={"windows": [row]}, timeout=30).json()[0]["score"])
 
 
 def test_a_model_of_another_table_scores_its_windows_but_refuses_the_event_store(abuse_table, redis_url, tmp_path):
@@ -97,9 +96,9 @@ def test_a_model_of_another_table_scores_its_windows_but_refuses_the_event_store
                                 "--runs-dir", str(tmp_path / "runs"), "--json").stdout)
     server = start_server("abuse", report["tag"], tmp_path / "abuse.log", "--redis-url", redis_url)
     try:
-        scored = httpx.post(f"{server.url}/score", json={"windows": own.head(3).to_dict(orient="records")}, timeout=30)
+        scored = post(f"{server.url}/score", json={"windows": own.head(3).to_dict(orient="records")}, timeout=30)
         assert scored.status_code == 200 and [r["user_id"] for r in scored.json()] == own["user_id"].head(3).tolist()
-        refused = httpx.post(f"{server.url}/score_user", json={"user_id": own["user_id"].iloc[0]}, timeout=30)
+        refused = post(f"{server.url}/score_user", json={"user_id": own["user_id"].iloc[0]}, timeout=30)
         assert refused.status_code == 400 and "user_id: this model was trained on another table's features" in refused.text
     finally:
         stop_server(server.process)

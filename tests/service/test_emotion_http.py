@@ -8,7 +8,7 @@ import cv2
 import httpx
 import pytest
 
-from tests.conftest import png_claiming
+from tests.conftest import png_claiming, post
 from training.emotion import real_faces, sample_video
 from training.emotion.expression import EMOTIONS
 
@@ -23,17 +23,17 @@ def photos() -> dict[str, bytes]:
 
 
 def predict(server, images: list[bytes]) -> httpx.Response:
-    return httpx.post(f"{server.url}/predict", files=[("images", (f"frame{i}.jpg", image)) for i, image in enumerate(images)], timeout=60)
+    return post(f"{server.url}/predict", files=[("images", (f"frame{i}.jpg", image)) for i, image in enumerate(images)], timeout=60)
 
 
 def stream(server, session: str, frame: int, image: bytes) -> httpx.Response:
-    return httpx.post(f"{server.url}/stream", data={"session_id": session, "frame": str(frame)},
+    return post(f"{server.url}/stream", data={"session_id": session, "frame": str(frame)},
                       files={"image": ("frame.jpg", image)}, timeout=60)
 
 
 def report(server, path, route: str = "/report", **form) -> httpx.Response:
     with open(path, "rb") as video:
-        return httpx.post(f"{server.url}{route}", files={"video": (path.name, video)}, data={k: str(v) for k, v in form.items()}, timeout=300)
+        return post(f"{server.url}{route}", files={"video": (path.name, video)}, data={k: str(v) for k, v in form.items()}, timeout=300)
 
 
 def test_faces_boxes_and_emotions_per_image(emotion_server, emotion_trained, photos):
@@ -106,7 +106,7 @@ def test_too_many_images_and_bad_stream_fields(emotion_server, photos):
     assert predict(emotion_server, [photos["coffee"]] * 17).status_code == 400
     for form in ({"session_id": "bad id with spaces", "frame": "0"}, {"session_id": "ok", "frame": "-1"},
                  {"session_id": "ok", "frame": "first"}, {"frame": "0"}):
-        response = httpx.post(f"{emotion_server.url}/stream", data=form, files={"image": ("f.jpg", photos["coffee"])}, timeout=30)
+        response = post(f"{emotion_server.url}/stream", data=form, files={"image": ("f.jpg", photos["coffee"])}, timeout=30)
         assert response.status_code == 400, (form, response.text)
         assert ("session_id" if "session_id" not in form or " " in form["session_id"] else "frame") in response.text
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import png_claiming
+from tests.conftest import png_claiming, post
 from training.person import photos, sample_video
 
 
 def predict(server, images: list[bytes], **form) -> httpx.Response:
-    return httpx.post(f"{server.url}/predict", files=[("images", (f"frame{i}.jpg", image)) for i, image in enumerate(images)],
+    return post(f"{server.url}/predict", files=[("images", (f"frame{i}.jpg", image)) for i, image in enumerate(images)],
                       data={k: str(v) for k, v in form.items()}, timeout=120)
 
 
 def recording(server, path, **form) -> httpx.Response:
     with open(path, "rb") as video:
-        return httpx.post(f"{server.url}/video", files={"video": (path.name, video)}, data={k: str(v) for k, v in form.items()}, timeout=300)
+        return post(f"{server.url}/video", files={"video": (path.name, video)}, data={k: str(v) for k, v in form.items()}, timeout=300)
 
 
 @pytest.fixture(scope="module")

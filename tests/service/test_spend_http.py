@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bentos.common.observability import DRIFT_REFRESH_S
+from tests.conftest import post
 from training.spend import data
 from training.spend.scoring import load
 
@@ -44,10 +45,10 @@ def test_model_metrics_follow_traffic(spend_server, trained):
     assert metric(spend_server, "playserve_model_info", model="spend", version=trained.model.tag) == 1
     before = metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend")
     fresh = data.generate(600, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
-    assert httpx.post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=30).status_code == 200
+    assert post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=30).status_code == 200
     assert metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend") == before + 600
     time.sleep(DRIFT_REFRESH_S)  # PSI is recomputed at most this often; the next request refreshes it
-    httpx.post(f"{spend_server.url}/predict", json={"users": records(fresh.head(1))})
+    post(f"{spend_server.url}/predict", json={"users": records(fresh.head(1))})
     psi = metric(spend_server, "playserve_feature_psi", model="spend", feature="age")
     assert 0 < psi < 0.1  # the training population: stable
 
@@ -56,14 +57,14 @@ def test_bad_input_is_counted_by_reason_and_field(spend_server):
     labels = {"model": "spend", "endpoint": "predict", "reason": "finite_number", "field": "users.topup_amount"}
     before = metric(spend_server, "playserve_validation_failures_total", **labels)
     bad = {"users": [{**USER, "topup_amount": float("inf")}]}
-    response = httpx.post(f"{spend_server.url}/predict", content=json.dumps(bad), headers={"content-type": "application/json"})
+    response = post(f"{spend_server.url}/predict", content=json.dumps(bad), headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert metric(spend_server, "playserve_validation_failures_total", **labels) == before + 1
 
 
 def test_predictions_match_the_model_in_process(spend_server, trained):
     frame = data.generate(2_000, seed=77).frame
-    response = httpx.post(f"{spend_server.url}/predict", json={"users": records(frame)}, timeout=60)
+    response = post(f"{spend_server.url}/predict", json={"users": records(frame)}, timeout=60)
     assert response.status_code == 200
     body = response.json()
     expected, probability = load(trained.model.tag)[1].predict(frame)
@@ -78,7 +79,7 @@ def test_concurrent_small_requests_are_batched_correctly(spend_server):
     users = records(frame)
 
     def one(i):
-        return httpx.post(f"{spend_server.url}/predict", json={"users": [users[i]]}, timeout=30).json()[0]
+        return post(f"{spend_server.url}/predict", json={"users": [users[i]]}, timeout=30).json()[0]
 
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(one, range(len(users))))
@@ -97,7 +98,7 @@ BAD = [
 
 @pytest.mark.parametrize("body, field", BAD, ids=["wrong type", "missing column", "empty list", "number as category", "wrong key", "too many"])
 def test_bad_input_is_a_4xx_naming_the_field(spend_server, body, field):
-    response = httpx.post(f"{spend_server.url}/predict", json=body, timeout=60)
+    response = post(f"{spend_server.url}/predict", json=body, timeout=60)
     assert response.status_code == 400
     assert field in json.dumps(response.json()["detail"])
 
@@ -105,7 +106,7 @@ def test_bad_input_is_a_4xx_naming_the_field(spend_server, body, field):
 @pytest.mark.parametrize("raw", [b'{"users": [{"age": NaN}]}', b'{"users": [ {', b"", b"\xff\xfe"])
 def test_nan_and_broken_json_are_4xx(spend_server, raw):
     body = raw.replace(b'{"age": NaN}', json.dumps({**USER, "age": math.nan}).encode()) if b"NaN" in raw else raw
-    response = httpx.post(f"{spend_server.url}/predict", content=body, headers={"content-type": "application/json"})
+    response = post(f"{spend_server.url}/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     if b"NaN" in raw:
         assert "age" in response.text
@@ -113,15 +114,15 @@ def test_nan_and_broken_json_are_4xx(spend_server, raw):
 
 def test_still_serving_after_bad_input(spend_server):
     for body, _ in BAD[:3]:
-        httpx.post(f"{spend_server.url}/predict", json=body)
-    response = httpx.post(f"{spend_server.url}/predict", json=EXAMPLE)
+        post(f"{spend_server.url}/predict", json=body)
+    response = post(f"{spend_server.url}/predict", json=EXAMPLE)
     assert response.status_code == 200 and len(response.json()) == len(EXAMPLE["users"])
 
 
 def test_nudge_effect_endpoint(spend_server):
     fresh = data.generate(8_000, seed=321)
     frame = fresh.frame.rename(columns={data.TARGET: "actual_spend"})
-    response = httpx.post(f"{spend_server.url}/nudge_effect", json={"users": records(frame), "bootstrap": 300}, timeout=60)
+    response = post(f"{spend_server.url}/nudge_effect", json={"users": records(frame), "bootstrap": 300}, timeout=60)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["nudged"]["users"] + body["control_placebo"]["users"] == len(frame)
@@ -132,12 +133,12 @@ def test_nudge_effect_endpoint(spend_server):
 
 def test_nudge_effect_refuses_unknown_groups(spend_server):
     users = [{**USER, "group": g, "actual_spend": 100.0} for g in ("control", "control", "nudged", "treatment")]
-    response = httpx.post(f"{spend_server.url}/nudge_effect", json={"users": users})
+    response = post(f"{spend_server.url}/nudge_effect", json={"users": users})
     assert response.status_code == 400 and "group" in response.text
 
 
 def upload(server, raw: bytes, name: str = "users.parquet"):
-    return httpx.post(f"{server.url}/predict_table", files={"table": (name, raw)}, timeout=60)
+    return post(f"{server.url}/predict_table", files={"table": (name, raw)}, timeout=60)
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import png_claiming
+from tests.conftest import AUTH, png_claiming, post
 from training.wallhack import data
 
 
@@ -27,7 +27,7 @@ def frames(seed: int, count: int, label: int) -> list[tuple[bytes, data.Sample]]
 
 def upload(server, images: list[bytes], **form) -> httpx.Response:
     files = [("images", (f"shot{i}.jpg", image)) for i, image in enumerate(images)]
-    return httpx.post(f"{server.url}/predict", files=files, data={k: str(v).lower() for k, v in form.items()}, timeout=60)
+    return post(f"{server.url}/predict", files=files, data={k: str(v).lower() for k, v in form.items()}, timeout=60)
 
 
 def test_many_screenshots_in_one_request_get_one_verdict_each(wallhack_server, wallhack_trained):
@@ -55,7 +55,7 @@ def test_the_callers_threshold_decides(wallhack_server):
 
 def test_explanation_points_at_the_region_that_drove_the_decision(wallhack_server):
     (image, sample), = frames(74, 1, 1)
-    response = httpx.post(f"{wallhack_server.url}/explain", files={"image": ("shot.jpg", image)}, timeout=60)
+    response = post(f"{wallhack_server.url}/explain", files={"image": ("shot.jpg", image)}, timeout=60)
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]
     assert result["probability"] == pytest.approx(upload(wallhack_server, [image]).json()["results"][0]["probability"], abs=1e-5)
@@ -97,7 +97,7 @@ def test_bad_fields_are_named(wallhack_server, form, field):
 
 
 def test_no_images_and_too_many_images_are_refused(wallhack_server):
-    assert httpx.post(f"{wallhack_server.url}/predict", data={"threshold": "0.5"}).status_code == 400
+    assert post(f"{wallhack_server.url}/predict", data={"threshold": "0.5"}).status_code == 400
     response = upload(wallhack_server, [GOOD] * 65)
     assert response.status_code == 400 and "images" in response.text
 
@@ -114,7 +114,7 @@ def test_metrics_count_uploads_decode_failures_and_predictions(wallhack_server):
 
 
 def test_a_bad_upload_to_explain_is_named(wallhack_server):
-    response = httpx.post(f"{wallhack_server.url}/explain", files={"image": ("shot.jpg", GOOD[: len(GOOD) // 3])}, timeout=60)
+    response = post(f"{wallhack_server.url}/explain", files={"image": ("shot.jpg", GOOD[: len(GOOD) // 3])}, timeout=60)
     assert response.status_code == 400 and "image: the file is truncated" in response.text
 
 
@@ -123,7 +123,7 @@ def test_concurrent_requests_all_succeed_across_the_model_clients_session_refres
     caller may see that (it cost ~0.7% of requests as 500s before the retry)."""
     async def send_all() -> list[int]:
         limits = httpx.Limits(max_connections=16)
-        async with httpx.AsyncClient(base_url=wallhack_server.url, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=wallhack_server.url, timeout=60, limits=limits, headers=AUTH) as client:
             async def one(i: int) -> int:
                 response = await client.post("/predict", files=[("images", (f"shot{i}.jpg", GOOD))])
                 return response.status_code

@@ -1,0 +1,74 @@
+"""Request body limits per endpoint: a body over its endpoint's limit is a 413 before it is
+parsed or spooled to disk (uploads would otherwise fill the pod's scratch volume first).
+
+A declared Content-Length over the limit is refused at once; a chunked body is counted as it
+arrives and refused when it passes the limit."""
+
+from __future__ import annotations
+
+import json
+
+MIB = 1024 * 1024
+MULTIPART_SLACK = MIB  # form boundaries, part headers and small fields beside the files
+DEFAULT_LIMIT = MIB  # any route not named (docs, health, unknown paths)
+# In-flight requests per pod beyond which BentoML answers 429 at once instead of queuing without
+# bound (health and metrics are exempt); above the 32 clients the benchmarks drive, and the
+# autoscaler adds pods well before it. Queued work is bounded as well: each batcher sheds (503)
+# what it predicts would wait longer than its max_latency_ms.
+MAX_CONCURRENCY = 64
+
+
+def traffic(timeout_s: int) -> dict:
+    """A service's traffic settings: past `timeout_s` a request is answered 504."""
+    return {"timeout": timeout_s, "max_concurrency": MAX_CONCURRENCY}
+
+
+def uploads_limit(files: int, bytes_per_file: int) -> int:
+    """The largest multipart body holding `files` files of up to `bytes_per_file` each."""
+    return files * bytes_per_file + MULTIPART_SLACK
+
+
+def too_large(size: int, limit: int, endpoint: str) -> dict:
+    return {"error": f"request body: {size:,} bytes is over the {limit:,}-byte limit of /{endpoint}"}
+
+
+class BodyLimit:
+    """ASGI middleware; `limits` maps an endpoint (path without its leading slash) to bytes."""
+
+    def __init__(self, app, limits: dict[str, int], default: int = DEFAULT_LIMIT):
+        self.app = app
+        self.limits = limits
+        self.default = default
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        endpoint = scope["path"].strip("/")
+        limit = self.limits.get(endpoint, self.default)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await respond(send, 413, too_large(int(declared), limit, endpoint))
+        received, refused = 0, False
+
+        async def counted():
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    await respond(send, 413, too_large(received, limit, endpoint))
+                    return {"type": "http.disconnect"}  # the app stops reading and answers no one
+            return message
+
+        async def unless_refused(message):
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counted, unless_refused)
+
+
+async def respond(send, status: int, body: dict, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """A JSON answer sent straight from a middleware."""
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), *headers]})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
