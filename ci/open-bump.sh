@@ -14,6 +14,15 @@ if [[ -z "$playserve" ]]; then
     playserve=.venv/bin/playserve
 fi
 git switch -q main
+# Any failure from here on (the bump refused, the push rejected because origin already holds the
+# branch with other commits: a concurrent deploy) leaves this checkout on main as it was.
+branch=""
+restore() {
+    git switch -q -f main
+    if [[ -n "$branch" ]]; then git branch -q -D "$branch" 2>/dev/null || true; fi
+    echo "open-bump: failed; nothing was pushed, and this checkout is back on main as it was" >&2
+}
+trap restore ERR
 if [[ "$env" == prod ]]; then
     tag=$("$playserve" history "$model" --env staging --json | head -1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["tag"])')
     branch="promote/$model-$tag"
@@ -26,6 +35,7 @@ else
     "$playserve" deploy "$model" --env "$env" --image "$tag"
 fi
 git push -q origin "$branch"
+trap - ERR
 if command -v gh >/dev/null; then
     gh pr create --base main --head "$branch" --fill
 else

@@ -567,7 +567,7 @@ def serve_person(port: PortOpt = 3000, model: PersonModelOpt = "person:latest"):
         services.exec_serve("person", port=port, tag=model)
 
 
-RedisOpt = Annotated[str, typer.Option("--redis-url", envvar="PLAYSERVE_REDIS_URL", help="The online feature store (`playserve up` starts one).")]
+RedisOpt = Annotated[str, typer.Option("--redis-url", envvar="PLAYSERVE_REDIS_URL", help="The online feature store, redis://:PASSWORD@HOST:PORT/DB (`playserve up` starts one).")]
 
 
 @serve_app.command("abuse")
@@ -737,14 +737,20 @@ def _details(model: str, tag: str, registry: str) -> str:
     return "\n".join(lines)
 
 
-def _move_tag(model: str, env: str, tag: str, registry: str, verb: str, note: str = "") -> str:
-    """The one commit behind deploy and promote, after checking the image is in the registry."""
+def _move_tag(model: str, env: str, tag: str, registry: str, verb: str, note: str = "", expected_digest: str | None = None) -> str:
+    """The one commit behind deploy and promote, after checking the image is in the registry; the
+    overlay gets the digest the registry serves for the tag (promote: the one the source runs,
+    which the registry must still serve)."""
     from playserve import gitops
-    from playserve.registry import tags
+    from playserve.registry import digest, tags
 
     if tag not in tags(registry, model):
         raise gitops.GitOpsError(f"image: {_image(model, tag, registry)} is not in the registry; build and push it first")
-    return gitops.set_tag(_repo(), model, env, tag, _image(model, tag, registry), verb, note + _details(model, tag, registry))
+    served = digest(registry, model, tag)
+    if expected_digest and served != expected_digest:
+        raise gitops.GitOpsError(f"image: {_image(model, tag, registry)} now points to {served}, not the {expected_digest} "
+                                 "the source environment runs (the tag was pushed again); deploy a new build instead")
+    return gitops.set_tag(_repo(), model, env, tag, served, _image(model, tag, registry), verb, note + _details(model, tag, registry))
 
 
 @app.command("build")
@@ -834,8 +840,8 @@ def promote(
 
     address = registry_address(registry)
     with gitops_errors():
-        tag = gitops.current_tag(_repo(), model, source)
-        sha = _move_tag(model, target, tag, address, "promote", f"From: {source}\n")
+        tag, running = gitops.current_image(_repo(), model, source)
+        sha = _move_tag(model, target, tag, address, "promote", f"From: {source}\n", expected_digest=running)
     err.print(f"[green]committed[/] {sha[:8]}: {model} {source} -> {target} at {tag}")
 
 
@@ -908,7 +914,7 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
             print(services.how_to_authenticate(), flush=True)
             print(f"Prometheus: {prometheus}  (alert rules: {prometheus}/alerts, targets: {prometheus}/targets)", flush=True)
             if redis_url:
-                print(f"Redis (the abuse scorer's online features): {redis_url}", flush=True)
+                print(f"Redis (the abuse scorer's online features): {local_redis.masked(redis_url)}", flush=True)
             code = services.serve_until_stopped({model: (model_port, f"{model}:latest") for model, model_port in ports.items()},
                                                 extra={local_redis.ENV: redis_url} if redis_url else None)
     except (RuntimeError, FileNotFoundError) as error:

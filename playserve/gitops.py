@@ -1,5 +1,7 @@
-"""Deploy, promote, roll back: each is exactly one git commit that changes an image tag in an
-overlay. Nothing here talks to a cluster; Argo CD syncs whatever main says.
+"""Deploy, promote, roll back: each is exactly one git commit that changes an image in an
+overlay: its tag, and the digest it had in the registry, so the cluster runs exactly that image
+(`name:tag@sha256:...`) even if the tag is pushed again. Nothing here talks to a cluster; Argo CD
+syncs whatever main says.
 
 Every bump commit carries trailers (Playserve-Model, Playserve-Env, Playserve-Image), so that
 `git log --grep` finds deploys across models; history and rollback follow the overlay's own path.
@@ -14,6 +16,7 @@ from pathlib import Path
 
 ENVIRONMENTS = ("staging", "prod")
 TAG_LINE = re.compile(r"^(?P<indent>\s+newTag:\s*)(?P<tag>[^\s#]+)(?P<rest>.*)$", re.MULTILINE)
+DIGEST_LINE = re.compile(r"^\s+digest:\s*(?P<digest>sha256:[0-9a-f]{64})\s*\n", re.MULTILINE)
 
 
 class GitOpsError(RuntimeError):
@@ -54,9 +57,16 @@ def read_tag(text: str) -> str:
     return found[0][1]
 
 
-def with_tag(text: str, tag: str) -> str:
+def read_digest(text: str) -> str | None:
+    found = DIGEST_LINE.search(text)
+    return found["digest"] if found else None
+
+
+def with_image(text: str, tag: str, digest: str) -> str:
+    """The kustomization with its one image at `tag` and `digest` (the digest line right below the tag's)."""
     read_tag(text)  # exactly one
-    return TAG_LINE.sub(lambda m: f"{m['indent']}{tag}{m['rest']}", text)
+    text = DIGEST_LINE.sub("", text)
+    return TAG_LINE.sub(lambda m: f"{m['indent']}{tag}{m['rest']}\n{' ' * (len(m['indent']) - len(m['indent'].lstrip()))}digest: {digest}", text)
 
 
 def require_clean(repo: Path) -> None:
@@ -77,9 +87,9 @@ def message(subject: str, body: str, model: str, env: str, image: str) -> str:
     return f"{subject}\n\n{body}\n\nPlayserve-Model: {model}\nPlayserve-Env: {env}\nPlayserve-Image: {image}\n"
 
 
-def _commit(repo: Path, path: Path, tag: str, text: str) -> str:
+def _commit(repo: Path, path: Path, tag: str, digest: str, text: str) -> str:
     original = path.read_text()
-    path.write_text(with_tag(original, tag))
+    path.write_text(with_image(original, tag, digest))
     try:
         git(repo, "add", str(path))
         git(repo, "commit", "-q", "-m", text)
@@ -90,19 +100,22 @@ def _commit(repo: Path, path: Path, tag: str, text: str) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
-def set_tag(repo: Path, model: str, env: str, tag: str, image: str, verb: str, details: str) -> str:
-    """One commit moving ``model`` in ``env`` to ``tag``; refuses a dirty tree or a no-op."""
+def set_tag(repo: Path, model: str, env: str, tag: str, digest: str, image: str, verb: str, details: str) -> str:
+    """One commit moving ``model`` in ``env`` to ``tag`` at ``digest``; refuses a dirty tree or a no-op."""
     require_clean(repo)
     path = overlay(repo, model, env)
-    current = read_tag(path.read_text())
-    if current == tag:
+    text = path.read_text()
+    current = read_tag(text)
+    if (current, read_digest(text)) == (tag, digest):
         raise GitOpsError(f"{model} in {env} already runs {tag}; nothing to commit")
     subject = f"{verb}({model}): {env} {current} -> {tag}"
-    return _commit(repo, path, tag, message(subject, details, model, env, image))
+    return _commit(repo, path, tag, digest, message(subject, details, model, env, f"{image}@{digest}"))
 
 
-def current_tag(repo: Path, model: str, env: str) -> str:
-    return read_tag(overlay(repo, model, env).read_text())
+def current_image(repo: Path, model: str, env: str) -> tuple[str, str | None]:
+    """The tag and digest an environment runs (no digest before the first deploy)."""
+    text = overlay(repo, model, env).read_text()
+    return read_tag(text), read_digest(text)
 
 
 def history(repo: Path, model: str, env: str) -> list[Bump]:
@@ -118,14 +131,20 @@ def history(repo: Path, model: str, env: str) -> list[Bump]:
 
 def rollback(repo: Path, model: str, env: str, image_of, details_of, to: str | None = None) -> str:
     """Without ``to``: `git revert` of the newest commit that changed this overlay's tag.
-    With ``to``: a new commit back to that tag, which must have run in this environment before.
-    ``image_of(tag)`` and ``details_of(tag)`` describe a tag for the commit message."""
+    With ``to``: a new commit back to that tag at the digest it ran with, which must have run in
+    this environment before. ``image_of(tag)`` and ``details_of(tag)`` describe a tag for the
+    commit message."""
     require_clean(repo)
     bumps = history(repo, model, env)
     if to is not None:
-        if to not in {b.tag for b in bumps[1:]}:
+        ran = [b for b in bumps[1:] if b.tag == to]
+        if not ran:
             raise GitOpsError(f"{to} never ran in {env}; see `playserve history {model} --env {env}`")
-        return set_tag(repo, model, env, to, image_of(to), "rollback", details_of(to))
+        path = overlay(repo, model, env).relative_to(repo)
+        digest = read_digest(git(repo, "show", f"{ran[0].sha}:{path}"))
+        if digest is None:
+            raise GitOpsError(f"{to} ran in {env} before digests were recorded; deploy it again with `playserve deploy`")
+        return set_tag(repo, model, env, to, digest, image_of(to), "rollback", details_of(to))
     if len(bumps) < 2 or bumps[0].tag == bumps[1].tag:
         raise GitOpsError(f"the newest change to {model} in {env} is not a tag bump; nothing to roll back")
     newest, previous = bumps[0], bumps[1]

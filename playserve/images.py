@@ -142,12 +142,14 @@ def wheelhouse(requirements: list[str], progress=lambda _: None) -> Path:
     return target
 
 
+# The Python environment is one cached layer keyed by the wheelhouse (its label): later builds with
+# the same serving requirements reuse it, here and on a CI runner that keeps its image store. The
+# wheels are bind-mounted, never copied, so they add nothing to the image.
 CONTAINERFILE = """\
 FROM {base}
-COPY wheels /wheels
-RUN python3 -m venv /opt/venv \\
+LABEL ai.playserve.wheelhouse={wheelhouse}
+RUN --mount=type=bind,source=wheels,target=/wheels python3 -m venv /opt/venv \\
  && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels -r /wheels/requirements.txt \\
- && rm -rf /wheels \\
  && /opt/venv/bin/pip uninstall -q -y pip setuptools \\
  && find /opt/venv \\( -name '__pycache__' -o -name tests \\) -type d -prune -exec rm -rf {{}} + \\
  && useradd --uid {uid} --home-dir /home/bentoml --create-home bentoml \\
@@ -209,7 +211,7 @@ def build(model: str, model_tag: str, model_env: str, service: str, progress=lam
         shutil.copytree(stored.path, context / "models" / model / stored.version)
         (context / "models" / model / "latest").write_text(stored.version)
         (context / "Containerfile").write_text(
-            CONTAINERFILE.format(base=base, uid=UID, model_env=model_env, model_tag=stored.tag, service=service)
+            CONTAINERFILE.format(base=base, wheelhouse=wheels.name, uid=UID, model_env=model_env, model_tag=stored.tag, service=service)
         )
         labels = {
             "org.opencontainers.image.source": SOURCE_URL,
@@ -222,7 +224,7 @@ def build(model: str, model_tag: str, model_env: str, service: str, progress=lam
             "ai.playserve.data-hash": stored.labels.get("data_hash", ""),
         }
         progress(f"building {name} (no network)")
-        run("buildah", "build", "--network", "none", "--pull=never", "--layers=false", "-q",
+        run("buildah", "build", "--network", "none", "--pull=never", "--layers=true", "-q",
             *[arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")],
             "-t", name, "-f", str(context / "Containerfile"), str(context))
     size = int(run("podman", "image", "inspect", "--format", "{{.Size}}", name).strip())

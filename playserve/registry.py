@@ -50,6 +50,24 @@ def tags(registry: str, model: str) -> list[str]:
     return response.json().get("tags") or []
 
 
+MANIFEST_TYPES = ", ".join(("application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+                            "application/vnd.docker.distribution.manifest.v2+json",
+                            "application/vnd.docker.distribution.manifest.list.v2+json"))
+
+
+def digest(registry: str, model: str, tag: str) -> str:
+    """The digest (sha256:...) the registry serves for <registry>/playserve/<model>:<tag>."""
+    url = f"{_base_url(registry)}/v2/{IMAGE_PREFIX}/{model}/manifests/{tag}"
+    try:
+        response = httpx.head(url, headers={"Accept": MANIFEST_TYPES}, timeout=10)
+    except httpx.HTTPError as error:
+        raise RegistryError(f"registry {registry} unreachable ({error.__class__.__name__}); start it with `playserve registry up`") from error
+    found = response.headers.get("docker-content-digest", "")
+    if response.status_code != 200 or not found.startswith("sha256:"):
+        raise RegistryError(f"registry {registry} gave no digest for {IMAGE_PREFIX}/{model}:{tag} ({response.status_code})")
+    return found
+
+
 @dataclass(frozen=True)
 class LocalRegistry:
     """A docker-registry process started by `playserve registry up`, tracked by PID file."""

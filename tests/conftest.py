@@ -94,11 +94,10 @@ def podman(*args: str, check: bool = True) -> str:
 def staging_pod(model: str, image: str, tmp_path: Path):
     """The model's staging overlay as rendered (probes, limits, read-only root, emptyDir, non-root,
     API keys), run by `podman kube play` with a local image and a loopback hostPort (kube play ignores
-    Services); yields its URL once /readyz answers. The keys are the tests' own file, mounted where
-    the Secret would be: podman 4.3's kube play mounts a Secret's values still base64-encoded."""
+    Services); yields its URL once /readyz answers. Secrets are folders of the tests' own, mounted
+    where the Secret would be: podman 4.3's kube play mounts a Secret's values still base64-encoded."""
     import yaml
 
-    from bentos.common import auth
     from playserve.services import free_port, wait_until_ok
 
     port = free_port()
@@ -109,9 +108,9 @@ def staging_pod(model: str, image: str, tmp_path: Path):
     container.update(image=image, imagePullPolicy="Never")
     container["ports"][0].update(hostPort=port, hostIP="127.0.0.1")
     deployment["spec"]["replicas"] = 1
-    keys = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v.get("secret"))
-    keys.pop("secret")
-    keys["hostPath"] = {"path": str(Path(os.environ[auth.ENV]).parent), "type": "Directory"}
+    for volume in deployment["spec"]["template"]["spec"]["volumes"]:
+        if "secret" in volume:
+            volume["hostPath"] = {"path": str(secret_folder(volume.pop("secret")["secretName"], tmp_path)), "type": "Directory"}
     manifest = tmp_path / f"{model}-staging.yaml"
     manifest.write_text(yaml.safe_dump(deployment))
     podman("kube", "play", str(manifest))
@@ -121,6 +120,19 @@ def staging_pod(model: str, image: str, tmp_path: Path):
         yield url
     finally:
         podman("kube", "down", str(manifest), check=False)
+
+
+def secret_folder(name: str, tmp_path: Path) -> Path:
+    """What a Secret the manifests mount holds, as a folder: the tests' API keys, or a Redis password."""
+    from bentos.common import auth
+
+    if name == "playserve-api-keys":
+        return Path(os.environ[auth.ENV]).parent
+    assert name == "abuse-redis-auth", f"no test stand-in for the Secret {name}"
+    folder = tmp_path / name
+    folder.mkdir(mode=0o755, exist_ok=True)
+    (folder / "password").write_text("no-redis-beside-this-pod")
+    return folder
 
 
 def pod_container(model: str) -> str:

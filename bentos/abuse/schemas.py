@@ -13,7 +13,11 @@ from training.abuse.data import KINDS
 
 MAX_WINDOWS_PER_REQUEST = 10_000   # also the adaptive batch cap
 MAX_EVENTS_PER_REQUEST = 10_000
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+# The scorer computes in float32: a value past its range (3.4e38) would become infinite there.
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-3.4e38, le=3.4e38)]
+# Per event: amounts beyond a trillion or times beyond the year 2096 are not game events, and their
+# running sums would overflow the store's counters.
+Amount = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 UserId = Optional[Union[int, str]]
 
 
@@ -27,10 +31,10 @@ class Event(BaseModel):
     """One game event, as the event stream sends it (see training/abuse/data.py for the kinds)."""
     model_config = ConfigDict(extra="forbid")
     user_id: Annotated[str, Field(min_length=1, max_length=128)]
-    time: Annotated[float, Field(ge=0, allow_inf_nan=False, description="seconds since the game's epoch")]
+    time: Annotated[float, Field(ge=0, le=4e9, allow_inf_nan=False, description="seconds since the game's epoch")]
     kind: Literal[KINDS]  # type: ignore[valid-type]
-    value: Finite = 0.0
-    gain: Finite = 0.0
+    value: Amount = 0.0
+    gain: Amount = 0.0
 
 
 class Contribution(BaseModel):

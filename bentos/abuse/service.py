@@ -4,6 +4,7 @@ online feature store (Redis), and score a user from the store."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Optional
 
 import bentoml
@@ -17,15 +18,17 @@ from bentos.abuse import schemas
 from bentos.common import batching, limits
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics
+from training.common.integrity import verified
 from training.abuse.features import FEATURES, InputError
 from training.abuse.online import OnlineStore
 from training.abuse.scorer import FLAG_PERCENTILE, Scorer, Scores
 
 # Resolve "latest" once, so every worker serves the same exact version.
-STORED = bentoml.models.get(os.environ.get("PLAYSERVE_ABUSE_MODEL", "abuse:latest"))
+STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_ABUSE_MODEL", "abuse:latest")))
 FEATURE_NAMES = STORED.info.metadata["columns"]["features"]
 ID_COLUMN = STORED.info.metadata.get("id_column", "user_id")
 REDIS_URL = os.environ.get("PLAYSERVE_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_PASSWORD_FILE = os.environ.get("PLAYSERVE_REDIS_PASSWORD_FILE")  # in the cluster: the abuse-redis-auth Secret
 FLAG = float(os.environ.get("PLAYSERVE_ABUSE_FLAG_PERCENTILE", FLAG_PERCENTILE))  # flag at or above this percentile
 Window = schemas.window_record(FEATURE_NAMES, ID_COLUMN)
 Windows = Annotated[list[Window], Field(min_length=1, max_length=schemas.MAX_WINDOWS_PER_REQUEST)]
@@ -59,7 +62,8 @@ class Abuse:
         self.version = str(self.model_ref.tag)
         self.metrics = ServiceMetrics("abuse", self.version, STORED.info.labels.get("git_sha", "unknown"),
                                       reference=STORED.info.metadata.get("reference"))
-        self.store = OnlineStore.from_url(REDIS_URL)
+        password = Path(REDIS_PASSWORD_FILE).read_text().strip() if REDIS_PASSWORD_FILE else None
+        self.store = OnlineStore.from_url(REDIS_URL, password)
 
     def scored(self, frame: pd.DataFrame, ids: list, flag: float, endpoint: str) -> list[schemas.Scored]:
         scores = self.scorer.score(frame.to_numpy(np.float32))

@@ -7,6 +7,7 @@ arrives and refused when it passes the limit."""
 from __future__ import annotations
 
 import json
+import os
 
 MIB = 1024 * 1024
 MULTIPART_SLACK = MIB  # form boundaries, part headers and small fields beside the files
@@ -16,11 +17,14 @@ DEFAULT_LIMIT = MIB  # any route not named (docs, health, unknown paths)
 # autoscaler adds pods well before it. Queued work is bounded as well: each batcher sheds (503)
 # what it predicts would wait longer than its max_latency_ms.
 MAX_CONCURRENCY = 64
+CONCURRENCY_ENV, TIMEOUT_ENV = "PLAYSERVE_MAX_CONCURRENCY", "PLAYSERVE_TIMEOUT_S"  # per deployment, e.g. a bigger pod
 
 
 def traffic(timeout_s: int) -> dict:
-    """A service's traffic settings: past `timeout_s` a request is answered 504."""
-    return {"timeout": timeout_s, "max_concurrency": MAX_CONCURRENCY}
+    """A service's traffic settings: past the timeout a request is answered 504, past the
+    concurrency 429; the environment overrides both."""
+    return {"timeout": float(os.environ.get(TIMEOUT_ENV, timeout_s)),
+            "max_concurrency": int(os.environ.get(CONCURRENCY_ENV, MAX_CONCURRENCY))}
 
 
 def uploads_limit(files: int, bytes_per_file: int) -> int:

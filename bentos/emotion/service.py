@@ -22,12 +22,13 @@ from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.common.uploads import rgb_image
 from bentos.emotion import schemas
 from bentos.emotion.sessions import OutOfOrder, Sessions
+from training.common.integrity import verified
 from training.common import video
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.emotion import html, session
 from training.emotion.analysis import Analyser, FaceEmotions
 
-STORED = bentoml.models.get(os.environ.get("PLAYSERVE_EMOTION_MODEL", "emotion:latest"))
+STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_EMOTION_MODEL", "emotion:latest")))
 
 Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
                                      description="JPEG, PNG or WebP images or webcam frames")]

@@ -22,12 +22,13 @@ from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.common.uploads import rgb_image
 from bentos.person import schemas
+from training.common.integrity import verified
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.common.video import DEFAULT_RATE, MAX_RATE, VideoError
 from training.common.video import MAX_BYTES as MAX_VIDEO_BYTES
 from training.person import audience, detector
 
-STORED = bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest"))
+STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest")))
 MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST
 MAX_LATENCY_MS = 10_000  # as wallhack's: the batcher sheds (503) only what would wait longer
 

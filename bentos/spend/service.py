@@ -15,12 +15,13 @@ from bentos.common.observability import ServiceMetrics
 from bentos.spend import schemas
 from bentos.spend.frames import records_to_frame
 from bentos.spend.tables import UploadError, read_upload
+from training.common.integrity import verified
 from training.spend.features import FeatureSpec, SchemaError
 from training.spend.model import SpendModel
 from training.spend.nudge import BOOTSTRAP_SAMPLES, nudge_effect
 
 # Resolve "latest" once, so every worker serves the same exact version.
-STORED = bentoml.models.get(os.environ.get("PLAYSERVE_SPEND_MODEL", "spend:latest"))
+STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_SPEND_MODEL", "spend:latest")))
 SPEC = FeatureSpec.from_dict(STORED.info.metadata["features"])
 ID_COLUMN = STORED.info.metadata.get("id_column", "user_id")
 UserRecord = schemas.user_record(SPEC, ID_COLUMN)

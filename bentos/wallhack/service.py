@@ -19,10 +19,11 @@ from bentos.common import batching, limits
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.wallhack import schemas
+from training.common.integrity import verified
 from training.wallhack import explain as occlusion
 from training.wallhack import onnx_model, preprocess
 
-STORED = bentoml.models.get(os.environ.get("PLAYSERVE_WALLHACK_MODEL", "wallhack:latest"))
+STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_WALLHACK_MODEL", "wallhack:latest")))
 # Frames per ONNX call; a request bigger than this would be refused by the batcher.
 MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST
 # An explanation's 65 frames go to the batcher this many at a time, so screenshots sent meanwhile

@@ -11,14 +11,15 @@ from playserve.services import free_port
 from tests.conftest import PLAYSERVE, REPO, run_cli
 
 TAG_A, TAG_B, TAG_C = "v1aaaaaaaaaaaaaa-1111111", "v2bbbbbbbbbbbbbb-2222222", "v3cccccccccccccc-3333333"
+TAG_C_MOVED = "v4dddddddddddddd-4444444"  # pushed again under the same tag by one test
 
 
-def push_image(registry: str, model: str, tag: str) -> None:
+def push_image(registry: str, model: str, tag: str, label: str = "") -> None:
     """A real (empty) OCI image pushed with buildah and skopeo, standing in for a built service."""
     local = f"localhost/playserve-drill/{model}:{tag}"
     container = subprocess.run(["buildah", "from", "scratch"], capture_output=True, text=True, check=True).stdout.strip()
     try:
-        subprocess.run(["buildah", "config", "--label", f"org.opencontainers.image.version={tag}", container], check=True)
+        subprocess.run(["buildah", "config", "--label", f"org.opencontainers.image.version={tag}{label}", container], check=True)
         subprocess.run(["buildah", "commit", "-q", container, local], check=True, capture_output=True)
     finally:
         subprocess.run(["buildah", "rm", container], capture_output=True)
@@ -33,7 +34,7 @@ def registry(tmp_path_factory):
     env = {**os.environ, "PLAYSERVE_HOME": str(home)}
     port = free_port()
     started = json.loads(run_cli("registry", "up", "--port", str(port), env=env).stdout)
-    for tag in (TAG_A, TAG_B):
+    for tag in (TAG_A, TAG_B, TAG_C_MOVED):
         push_image(started["registry"], "spend", tag)
     yield started["registry"]
     run_cli("registry", "down", env=env)
@@ -46,6 +47,12 @@ def clone(tmp_path):
     for key, value in (("user.email", "drill@playserve.test"), ("user.name", "Drill")):
         subprocess.run(["git", "config", key, value], cwd=path, check=True)
     return path
+
+
+def served_digest(registry: str, tag: str) -> str:
+    from playserve.registry import digest
+
+    return digest(registry, "spend", tag)
 
 
 def head(repo):
@@ -65,9 +72,9 @@ def test_deploy_deploy_rollback(clone, registry):
     start = head(clone)
     cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_A)
     cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_B)
-    assert rendered_image(clone, "staging").endswith(f"/playserve/spend:{TAG_B}")
+    assert rendered_image(clone, "staging").endswith(f"/playserve/spend:{TAG_B}@{served_digest(registry, TAG_B)}")
     cli(clone, registry, "rollback", "spend", "--env", "staging")
-    assert rendered_image(clone, "staging").endswith(f"/playserve/spend:{TAG_A}")
+    assert rendered_image(clone, "staging").endswith(f"/playserve/spend:{TAG_A}@{served_digest(registry, TAG_A)}")
 
     history = [json.loads(line) for line in cli(clone, registry, "history", "spend", "--env", "staging", "--json").stdout.splitlines()]
     assert [h["tag"] for h in history[:3]] == [TAG_A, TAG_B, TAG_A]
@@ -79,13 +86,21 @@ def test_deploy_deploy_rollback(clone, registry):
     assert "This reverts commit" in commits[0]
 
 
-def test_promote_copies_the_exact_tag(clone, registry):
+def test_promote_copies_the_exact_tag_and_digest(clone, registry):
     cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_B)
     cli(clone, registry, "promote", "spend", "--from", "staging", "--to", "prod")
     assert rendered_image(clone, "prod") == rendered_image(clone, "staging")
     cli(clone, registry, "deploy", "spend", "--env", "prod", "--image", TAG_A)
     cli(clone, registry, "rollback", "spend", "--env", "prod", "--to", TAG_B)
-    assert rendered_image(clone, "prod").endswith(TAG_B)
+    assert rendered_image(clone, "prod") == rendered_image(clone, "staging")  # back to the very image
+
+
+def test_a_tag_pushed_again_is_not_promoted_as_if_it_were_what_staging_ran(clone, registry):
+    cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_C_MOVED)
+    push_image(registry, "spend", TAG_C_MOVED, label="rebuilt")  # same tag, another image
+    before = head(clone)
+    result = cli(clone, registry, "promote", "spend", "--from", "staging", "--to", "prod", check=False)
+    assert result.returncode == 2 and "was pushed again" in result.stderr and head(clone) == before
 
 
 @pytest.mark.parametrize(
@@ -116,9 +131,11 @@ def test_dirty_tree_and_no_op_are_refused(clone, registry):
     assert dirty.returncode == 2 and "uncommitted changes" in dirty.stderr and head(clone) == before
 
 
-def test_unreachable_registry_is_a_clear_error(clone):
+def test_unreachable_registry_is_a_clear_error_and_changes_nothing(clone):
+    before = head(clone)
     result = run_cli("deploy", "spend", "--env", "staging", "--image", TAG_A, "--registry", f"127.0.0.1:{free_port()}", cwd=clone, check=False)
     assert result.returncode == 2 and "unreachable" in result.stderr
+    assert head(clone) == before and subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout == ""
 
 
 def test_open_bump_script_pushes_a_branch_with_one_bump_commit(tmp_path, registry):
@@ -135,3 +152,41 @@ def test_open_bump_script_pushes_a_branch_with_one_bump_commit(tmp_path, registr
     assert f"open a pull request from {branch}" in result.stdout  # gh is not installed here
     subjects = subprocess.run(["git", "log", "--format=%s", f"main..{branch}"], cwd=origin, capture_output=True, text=True, check=True).stdout
     assert subjects.splitlines() == [f"deploy(spend): staging unreleased -> {TAG_A}"]
+
+
+def test_open_bump_against_a_conflicting_branch_pushes_nothing_and_restores_the_checkout(tmp_path, registry):
+    """Someone else already pushed this bump's branch with another commit (a concurrent deploy):
+    the push is rejected, origin keeps their commit, and this checkout is back on main as it was."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(REPO), str(origin)], check=True)
+    identity = {"GIT_AUTHOR_NAME": "CI", "GIT_AUTHOR_EMAIL": "ci@playserve.test", "GIT_COMMITTER_NAME": "CI", "GIT_COMMITTER_EMAIL": "ci@playserve.test"}
+    env = {**os.environ, **identity, "PLAYSERVE": PLAYSERVE, "PLAYSERVE_REGISTRY": registry, "PATH": "/usr/bin:/bin"}
+    branch = f"deploy/spend-staging-{TAG_A}"
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(origin), str(other)], check=True)
+    subprocess.run(["git", "switch", "-q", "-c", branch], cwd=other, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "someone else's bump"], cwd=other, check=True, env=env)
+    subprocess.run(["git", "push", "-q", "origin", branch], cwd=other, check=True)
+    theirs = head(other)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True)
+    before = subprocess.run(["git", "rev-parse", "main"], cwd=work, capture_output=True, text=True, check=True).stdout.strip()
+    result = subprocess.run(["ci/open-bump.sh", "spend", "staging", TAG_A], cwd=work, capture_output=True, text=True, env=env)
+    assert result.returncode != 0 and "nothing was pushed" in result.stderr and "rejected" in result.stderr
+    git = lambda *args: subprocess.run(["git", *args], cwd=work, capture_output=True, text=True, check=True).stdout.strip()  # noqa: E731
+    assert git("branch", "--show-current") == "main" and head(work) == before and git("status", "--porcelain") == ""
+    assert git("branch", "--list", branch) == ""
+    assert subprocess.run(["git", "rev-parse", branch], cwd=origin, capture_output=True, text=True).stdout.strip() == theirs
+
+
+def test_a_deploy_that_collides_with_another_git_operation_leaves_the_overlay_as_it_was(clone, registry):
+    """Another git process holds the index (a concurrent commit): the bump fails with git's reason
+    and the overlay, HEAD and the index are as before."""
+    overlay = clone / "manifests/overlays/staging/spend/kustomization.yaml"
+    before, text = head(clone), overlay.read_text()
+    (clone / ".git/index.lock").write_text("")
+    result = cli(clone, registry, "deploy", "spend", "--env", "staging", "--image", TAG_A, check=False)
+    assert result.returncode == 2 and "index.lock" in result.stderr
+    (clone / ".git/index.lock").unlink()
+    assert head(clone) == before and overlay.read_text() == text
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout == ""

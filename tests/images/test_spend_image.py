@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from playserve.images import image_exists
 from playserve.services import free_port
 from tests.conftest import REPO, assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.spend import data
@@ -81,3 +82,11 @@ def test_the_rendered_staging_deployment_runs_locked_down_and_predicts_as_in_pro
         assert table.status_code == 200, pod_log("spend")
         np.testing.assert_allclose(table.json()["expected_spend"], expected, rtol=1e-9)
         assert_locked_down("spend")
+
+def test_a_push_while_the_registry_is_down_fails_with_the_reason_and_changes_nothing(built):
+    down = f"127.0.0.1:{free_port()}"
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
+    result = run_cli("push", "spend", "--image", built["tag"], "--registry", down, check=False)
+    assert result.returncode == 2 and f"push to {down} failed, nothing changed" in result.stderr and "connection refused" in result.stderr.lower()
+    assert image_exists(built["name"])  # the local image is still there
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout == before

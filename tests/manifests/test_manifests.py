@@ -156,7 +156,8 @@ def test_overlays_hold_only_the_delta(model):
     for env in ("staging", "prod"):
         kustomization = yaml.safe_load((OVERLAYS / env / model / "kustomization.yaml").read_text())
         assert [i["name"] for i in kustomization["images"]] == [f"playserve/{model}"]  # the one place a tag lives
-        assert "newTag" in kustomization["images"][0]
+        image = kustomization["images"][0]
+        assert "newTag" in image and (image["newTag"] == "unreleased" or image["digest"].startswith("sha256:"))  # deploys pin digests
     base = yaml.safe_load((REPO_ROOT / f"manifests/base/{model}/{model}-deployment.yaml").read_text())
     assert ":" not in base["spec"]["template"]["spec"]["containers"][0]["image"]  # no tag in base
 
@@ -192,6 +193,12 @@ def test_abuse_and_its_redis_reach_only_each_other(env):
     assert redis_pod["spec"]["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"] and container["resources"]["limits"]
     assert container["image"].rsplit(":", 1)[1][0].isdigit()  # a pinned version, not latest
+    # one password, from a Secret both mount (never committed), read from a file by both sides
+    for pod, path in ((abuse_pod, env_vars["PLAYSERVE_REDIS_PASSWORD_FILE"]), (redis_pod, "/etc/abuse-redis/password")):
+        [volume] = [v for v in pod["spec"]["volumes"] if v.get("secret", {}).get("secretName") == "abuse-redis-auth"]
+        [mount] = [m for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+        assert path.startswith(mount["mountPath"] + "/") and mount["readOnly"] is True
+    assert "requirepass" in container["args"][0] and "/etc/abuse-redis/password" in container["args"][0]
 
 
 def test_one_resource_per_file_named_component_kind():

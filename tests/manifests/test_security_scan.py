@@ -16,7 +16,7 @@ def test_every_overlay_passes_and_every_exception_is_justified_inline():
     assert result.returncode == 0 and summary["failed"] == summary["skipped_without_reason"] == 0, result.stderr
     assert summary["passed"] > 1000 and summary["resources"] >= 80
     assert summary["skipped_checks"] == ["CKV_K8S_15", "CKV_K8S_43"]  # pull policy and image digest, reasons beside them
-    assert "skipped CKV_K8S_43 Deployment.playserve-prod.spend: the tag is" in result.stderr
+    assert "skipped CKV_K8S_43 Deployment.playserve-prod.spend: playserve deploy pins the image by digest" in result.stderr
 
 
 def test_the_scan_fails_a_deployment_that_runs_as_root_and_writable(tmp_path):

@@ -131,6 +131,8 @@ def test_promtool_unit_tests_fail_when_a_rule_is_wrong(rules_dir, tmp_path):
     for path in rules_dir.glob("*.yaml"):
         text = path.read_text().replace("playserve_feature_psi) > 0.25", "playserve_feature_psi) > 0.01")
         (tmp_path / path.name).write_text(text)
-    (tmp_path / "tests.yml").write_text(yaml.safe_dump(promtool_tests(), sort_keys=False))
+    drift_only = promtool_tests()  # only the drift cases: the whole set takes promtool ~30 s
+    drift_only["tests"] = [t for t in drift_only["tests"] if t.get("name", "").startswith("PlayserveFeatureDrift")]
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(drift_only, sort_keys=False))
     result = subprocess.run([shutil.which("promtool"), "test", "rules", str(tmp_path / "tests.yml")], capture_output=True, text=True)
-    assert result.returncode == 1 and "PlayserveFeatureDrift" in result.stdout + result.stderr
+    assert result.returncode == 1 and "PlayserveFeatureDrift stays quiet" in result.stdout + result.stderr

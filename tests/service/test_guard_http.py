@@ -4,6 +4,7 @@ body limits that refuse a huge upload from its declared length before a byte of 
 
 from __future__ import annotations
 
+import json
 import socket
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ import pytest
 
 from bentos.common import auth
 from playserve.services import SERVICES
-from tests.conftest import API_KEY, LIMITED_KEY
+from tests.conftest import API_KEY, LIMITED_KEY, REPO, post
 
 HUGE = 3 * 1024**3  # over every endpoint's limit, videos' included
 
@@ -89,3 +90,15 @@ def test_a_chunked_body_is_counted_as_it_arrives(spend_server):
     response = httpx.post(f"{spend_server.url}/predict", content=chunks(), timeout=60,
                           headers={"X-API-Key": API_KEY, "content-type": "application/json"})
     assert response.status_code == 413 and "limit of /predict" in response.json()["error"]
+
+
+def test_refused_requests_leave_no_payload_or_user_id_in_the_log(spend_server, abuse_server):
+    marker = "PERSONAL-4242"
+    example = json.loads((REPO / "bentos/spend/example_request.json").read_text())["users"][0]
+    user = dict(example, user_id=f"user-{marker}", age=f"forty-{marker}")
+    assert post(f"{spend_server.url}/predict", json={"users": [user]}).status_code == 400
+    assert post(f"{abuse_server.url}/score_user", json={"user_id": f"player-{marker}"}).status_code == 404
+    for server, line in ((spend_server, "refused /predict [POST]: 400 validation error (1) in users.age"),
+                         (abuse_server, "refused /score_user [POST]: 404 NotFound")):
+        log = server.log.read_text()
+        assert marker not in log and line in log, log[-2000:]

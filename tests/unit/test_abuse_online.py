@@ -56,3 +56,14 @@ def test_unknown_users_and_bad_events_are_named(store):
     with pytest.raises(features.InputError, match="^value: "):
         store.ingest(bad)
     assert store.client.dbsize() == 0  # nothing half-written
+
+
+def test_the_store_needs_its_password_which_never_shows_in_print(redis_url):
+    from playserve.local_redis import masked
+
+    password = redis.connection.parse_url(redis_url)["password"]
+    without = redis_url.replace(f":{password}@", "")
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(without).ping()
+    assert OnlineStore.from_url(without, password).client.ping()  # the password given apart, as in the cluster
+    assert password not in masked(redis_url) and masked(redis_url).startswith("redis://:***@127.0.0.1:")

@@ -42,6 +42,9 @@ LEARNING_RATE = 3e-3
 Progress = Callable[[str], None]
 
 
+MAX_LOG = 80.0
+
+
 def signed_log(x):
     """log1p that keeps the sign: counts, currency and ratios on one scale, losses below zero."""
     return torch.sign(x) * torch.log1p(torch.abs(x)) if isinstance(x, torch.Tensor) else np.sign(x) * np.log1p(np.abs(x))
@@ -100,7 +103,8 @@ class AbuseNet(nn.Module):
 
     @staticmethod
     def unlog(y: torch.Tensor) -> torch.Tensor:
-        return torch.sign(y) * (torch.exp(torch.abs(y)) - 1)  # expm1 has no ONNX operator
+        # expm1 has no ONNX operator; the clamp keeps a far extrapolation finite in float32 (e^80 ~ 5.5e34)
+        return torch.sign(y) * (torch.exp(torch.clamp(torch.abs(y), max=MAX_LOG)) - 1)
 
 
 @dataclass(frozen=True)

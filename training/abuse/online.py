@@ -34,8 +34,10 @@ class OnlineStore:
         self.client = client
 
     @classmethod
-    def from_url(cls, url: str) -> OnlineStore:
-        return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=5))
+    def from_url(cls, url: str, password: str | None = None) -> OnlineStore:
+        """`password`, when given, is used instead of one in the URL (the cluster's comes from a Secret's file)."""
+        options = {"password": password} if password else {}
+        return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, **options))
 
     def ingest(self, events: pd.DataFrame) -> int:
         """Add a batch of events (any users, any order of users; each user's in time order)."""

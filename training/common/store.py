@@ -14,8 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import bentoml
-from bentoml.exceptions import NotFound
 import pandas as pd
+from bentoml.exceptions import NotFound
+
+from training.common import integrity
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE_CANDIDATE = "candidate"  # passed the quality gate; deployment stages are set by git (GitOps)
@@ -80,6 +82,7 @@ def register(
         directory = Path(model.path)
         write(directory)
         (directory / "model_card.md").write_text(model_card(model.tag.version))
+        model.info.metadata[integrity.METADATA_KEY] = integrity.digests(directory)  # services check them before loading
     return get(str(model.tag))
 
 

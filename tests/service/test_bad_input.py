@@ -1,0 +1,212 @@
+"""Bad input against every endpoint of every service, over real HTTP: requests generated from each
+service's OpenAPI document by schemathesis (valid and invalid by the schema), and a handcrafted
+matrix of the mistakes and attacks clients send. No case may get a 5xx; every handcrafted case
+gets a 4xx; each service still answers afterwards. The run writes the results table to
+load/results/bad-input.md (when every service ran)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import cv2
+import httpx
+import pandas as pd
+import pytest
+import schemathesis
+import skimage.data
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.generation.modes import GenerationMode
+
+from load.results_file import RESULTS
+from playserve.services import SERVICES
+from tests.conftest import AUTH, REPO, png_claiming
+from training.abuse.features import FEATURES
+
+GENERATED_PER_MODE = 25  # examples per operation and generation mode (derandomized: the same each run)
+MATRIX: dict[str, dict[str, Counter]] = {}  # model -> endpoint -> outcome counts
+
+
+@dataclass
+class Case:
+    endpoint: str
+    name: str
+    request: dict = field(default_factory=dict)  # httpx.post keyword arguments
+
+
+def json_body(raw: str | bytes) -> dict:
+    return {"content": raw if isinstance(raw, bytes) else raw.encode(), "headers": {"content-type": "application/json"}}
+
+
+def json_cases(endpoint: str, key: str, valid: dict, number_field: str, limit: int) -> list[Case]:
+    """The JSON mistakes, around `valid`, a list of records under `key` whose `number_field` is numeric."""
+    record = valid[key][0]
+    with_value = lambda value: json.dumps({**valid, key: [{**record, number_field: "__V__"}]}).replace('"__V__"', value)  # noqa: E731
+    return [
+        Case(endpoint, "malformed JSON", json_body(json.dumps(valid)[:-7])),
+        Case(endpoint, "empty body", json_body(b"")),
+        Case(endpoint, "JSON null", json_body("null")),
+        Case(endpoint, "a string instead of an object", json_body('"users"')),
+        Case(endpoint, "missing field", {"json": {k: v for k, v in valid.items() if k != key}}),
+        Case(endpoint, "wrong type: object for list", {"json": {**valid, key: {"a": 1}}}),
+        Case(endpoint, "wrong type: text for number", {"json": {**valid, key: [{**record, number_field: "a lot"}]}}),
+        Case(endpoint, "unicode text for number", {"json": {**valid, key: [{**record, number_field: "四十二 🎮"}]}}),
+        Case(endpoint, "NaN", json_body(with_value("NaN"))),
+        Case(endpoint, "Infinity", json_body(with_value("-Infinity"))),
+        Case(endpoint, "number past float range", json_body(with_value("1e999"))),
+        Case(endpoint, "empty list", {"json": {**valid, key: []}}),
+        Case(endpoint, "one item over the limit", {"json": {**valid, key: [record] * (limit + 1)}}),
+        Case(endpoint, "unknown parameter", {"json": {**valid, "unexpected_parameter": 1}}),
+        Case(endpoint, "body of 40 MiB", json_body(b" " * (40 * 1024 * 1024))),
+    ]
+
+
+def image_cases(endpoint: str, field_name: str, good: bytes, many: int | None, form: dict | None = None) -> list[Case]:
+    def files(*contents: bytes) -> dict:
+        return {"files": [(field_name, (f"f{i}.jpg", c)) for i, c in enumerate(contents)], "data": form or {}}
+
+    cases = [
+        Case(endpoint, "no file", {"data": {**(form or {}), "unrelated": "x"}}),
+        Case(endpoint, "empty file", files(b"")),
+        Case(endpoint, "truncated JPEG", files(good[: len(good) // 3])),
+        Case(endpoint, "corrupt bytes", files(bytes(range(256)) * 40)),
+        Case(endpoint, "a text file", files("ceci n'est pas une image ✓".encode())),
+        Case(endpoint, "decompression bomb (PNG claiming 100k x 100k)", files(png_claiming(100_000, 100_000))),
+        Case(endpoint, "unknown parameter", {**files(good), "data": {**(form or {}), "unexpected_parameter": "1"}}),
+    ]
+    if many:
+        cases.append(Case(endpoint, "one image over the limit", files(*[good] * (many + 1))))
+    return cases
+
+
+def video_cases(endpoint: str, video: bytes, jpeg: bytes) -> list[Case]:
+    def upload(content: bytes, name: str = "v.mp4", **form) -> dict:
+        return {"files": {"video": (name, content)}, "data": {k: str(v) for k, v in form.items()}}
+
+    return [
+        Case(endpoint, "no file", {"data": {"sample_rate": "2"}}),
+        Case(endpoint, "empty file", upload(b"")),
+        Case(endpoint, "truncated MP4", upload(video[:4000])),
+        Case(endpoint, "a JPEG as video", upload(jpeg, "v.jpg")),
+        Case(endpoint, "a text file as video", upload(b"not a video at all\n" * 100, "v.txt")),
+        Case(endpoint, "sample rate NaN", upload(video, sample_rate="nan")),
+        Case(endpoint, "sample rate 0", upload(video, sample_rate=0)),
+        Case(endpoint, "sample rate as text", upload(video, sample_rate="fast")),
+    ]
+
+
+def handcrafted(model: str, request) -> list[Case]:
+    jpeg = cv2.imencode(".jpg", skimage.data.astronaut()[..., ::-1])[1].tobytes()
+    if model == "spend":
+        users = json.loads((REPO / "bentos/spend/example_request.json").read_text())
+        outcome = {**users["users"][0], "group": "nudged", "actual_spend": 10.0}
+        table = pd.DataFrame(users["users"]).to_csv(index=False).encode()
+        return [
+            *json_cases("predict", "users", users, "age", 20_000),
+            *json_cases("nudge_effect", "users", {"users": [outcome] * 4, "bootstrap": 200}, "actual_spend", 20_000),
+            Case("predict_table", "empty file", {"files": {"table": ("t.csv", b"")}}),
+            Case("predict_table", "CSV without the feature columns", {"files": {"table": ("t.csv", b"user_id,colour\n1,red\n")}}),
+            Case("predict_table", "truncated Parquet", {"files": {"table": ("t.parquet", pd.DataFrame(users["users"]).to_parquet()[:300])}}),
+            Case("predict_table", "a JPEG as a table", {"files": {"table": ("t.csv", jpeg)}}),
+            Case("predict_table", "unknown parameter", {"files": {"table": ("t.csv", table)}, "data": {"unexpected_parameter": "1"}}),
+        ]
+    if model == "abuse":
+        row = pd.read_parquet(request.getfixturevalue("abuse_table")).head(1)[["user_id", *FEATURES]].to_dict(orient="records")[0]
+        event = {"user_id": "u1", "time": 60, "kind": "reward", "gain": 25}
+        return [
+            *json_cases("score", "windows", {"windows": [row]}, "gain_total", 10_000),
+            *json_cases("events", "events", {"events": [event]}, "time", 10_000),
+            Case("score", "a feature past float32's range", {"json": {"windows": [{**row, "gain_total": 1e300}]}}),
+            Case("events", "a gain that would overflow the store's sums", {"json": {"events": [{**event, "gain": 1e300}]}}),
+            Case("events", "a time past the year 2096", {"json": {"events": [{**event, "time": 1e15}]}}),
+            Case("score_user", "missing user id", {"json": {}}),
+            Case("score_user", "user id of 10,000 characters", {"json": {"user_id": "x" * 10_000}}),
+            Case("score_user", "unknown user", {"json": {"user_id": "nobody-ever"}}),
+            Case("score_user", "window NaN", json_body('{"user_id": "u1", "window": NaN}')),
+            Case("score_user", "unknown parameter", {"json": {"user_id": "u1", "unexpected_parameter": 1}}),
+        ]
+    video = request.getfixturevalue("session_video").read_bytes() if model in ("emotion", "person") else b""
+    if model == "wallhack":
+        return [*image_cases("predict", "images", jpeg, 64), *image_cases("explain", "image", jpeg, None),
+                Case("predict", "threshold 1.5", {"files": [("images", ("a.jpg", jpeg))], "data": {"threshold": "1.5"}})]
+    if model == "emotion":
+        stream = {"session_id": "bad-input", "frame": "0"}
+        return [*image_cases("predict", "images", jpeg, 16), *image_cases("stream", "image", jpeg, None, stream),
+                Case("stream", "frame number as text", {"files": {"image": ("a.jpg", jpeg)}, "data": {"session_id": "s", "frame": "first"}}),
+                *video_cases("report", video, jpeg), *video_cases("report/html", video, jpeg)]
+    return [*image_cases("predict", "images", jpeg, 16), *video_cases("video", video, jpeg)]
+
+
+def outcome(status: int) -> str:
+    return "5xx" if status >= 500 else "4xx" if status >= 400 else "2xx"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def results_table():
+    yield
+    if set(MATRIX) == set(SERVICES):  # a partial run (-k) leaves the committed table alone
+        write_table()
+
+
+@pytest.mark.parametrize("model", sorted(SERVICES))
+def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(model, request):
+    server = request.getfixturevalue(f"{model}_server")
+    counts = MATRIX.setdefault(model, {})
+    wrong = []
+    for case in handcrafted(model, request):
+        kwargs = {**case.request, "headers": {**AUTH, **case.request.get("headers", {})}}
+        response = httpx.post(f"{server.url}/{case.endpoint}", timeout=120, **kwargs)
+        counts.setdefault(f"/{case.endpoint}", Counter())[f"handcrafted {outcome(response.status_code)}"] += 1
+        if not 400 <= response.status_code < 500 or "error" not in response.text:
+            wrong.append((case.endpoint, case.name, response.status_code, response.text[:200]))
+    assert wrong == []
+    assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("model", sorted(SERVICES))
+def test_requests_generated_from_the_openapi_document_never_get_a_5xx(model, request):
+    server = request.getfixturevalue(f"{model}_server")
+    schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")
+    counts = MATRIX.setdefault(model, {})
+    server_errors = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.method.lower() != "post":
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @settings(max_examples=GENERATED_PER_MODE, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def send(case):
+                response = case.call(base_url=server.url, headers=AUTH, timeout=120)
+                counts.setdefault(operation.path, Counter())[f"generated {outcome(response.status_code)}"] += 1
+                if response.status_code >= 500:
+                    server_errors.append((operation.path, mode.value, response.status_code, response.text[:200]))
+
+            try:
+                send()
+            except Unsatisfiable:  # nothing invalid can be written for this operation in this mode
+                pass
+    assert server_errors == []
+    assert sum(c[k] for c in counts.values() for k in c if k.startswith("generated")) > 0
+    assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200
+
+
+def write_table() -> None:
+    columns = ["handcrafted 4xx", "handcrafted 5xx", "generated 2xx", "generated 4xx", "generated 5xx"]
+    rows = [(model, endpoint, counts) for model in sorted(MATRIX) for endpoint, counts in sorted(MATRIX[model].items())]
+    total = sum((counts for *_, counts in rows), Counter())
+    lines = ["# Bad input: every endpoint of every service", "",
+             "Written by `tests/service/test_bad_input.py` in each full test run. Handcrafted: the mistakes and attacks",
+             "in that file (malformed JSON, wrong types, missing and unknown parameters, NaN and infinities, empty and",
+             "oversized payloads, unicode, truncated and corrupt images, a decompression bomb, files that are not videos).",
+             f"Generated: schemathesis from each service's OpenAPI document, {GENERATED_PER_MODE} valid and {GENERATED_PER_MODE}",
+             "invalid requests per endpoint (derandomized: the same requests every run). A generated request valid by the",
+             "schema can still be refused by the service (an image field's bytes are not an image), so 4xx there is expected.", "",
+             f"| model | endpoint | {' | '.join(columns)} |", "|---|---|" + "---:|" * len(columns)]
+    lines += [f"| {model} | `{endpoint}` | {' | '.join(str(counts[c]) for c in columns)} |" for model, endpoint, counts in rows]
+    lines += [f"| **all** | **{len(rows)} endpoints** | {' | '.join(f'**{total[c]}**' for c in columns)} |", ""]
+    (RESULTS / "bad-input.md").write_text("\n".join(lines))
+    (RESULTS / "bad-input.json").write_text(json.dumps({m: {e: dict(c) for e, c in eps.items()} for m, eps in MATRIX.items()}, indent=2, sort_keys=True))
