@@ -17,6 +17,7 @@ def guard(service, model: str, body_limits: dict[str, int]) -> None:
     service.add_asgi_middleware(ValidationFailures, model=model)
     keep_payloads_out_of_logs()
     forbid_unknown_parameters(service)
+    refuse_malformed_forms(service)
 
 
 def forbid_unknown_parameters(service) -> None:
@@ -26,3 +27,23 @@ def forbid_unknown_parameters(service) -> None:
     for method in service.apis.values():
         method.input_spec.model_config["extra"] = "forbid"
         method.input_spec.model_rebuild(force=True)
+
+
+def refuse_malformed_forms(service) -> None:
+    """A multipart body whose framing is broken (a bad part header) is the caller's error: Starlette
+    says so with an HTTPException(400), which BentoML's endpoint wrapper answers as a 500."""
+    from bentoml.exceptions import BadInput
+    from starlette.exceptions import HTTPException
+
+    for method in service.apis.values():
+        parse = method.input_spec.from_http_request
+
+        async def parse_or_refuse(request, serde, parse=parse):
+            try:
+                return await parse(request, serde)
+            except HTTPException as error:
+                if error.status_code >= 500:
+                    raise
+                raise BadInput(f"request body: {error.detail}") from None
+
+        method.input_spec.from_http_request = staticmethod(parse_or_refuse)
