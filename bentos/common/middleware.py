@@ -31,19 +31,33 @@ def forbid_unknown_parameters(service) -> None:
 
 def refuse_malformed_forms(service) -> None:
     """A multipart body whose framing is broken (a bad part header) is the caller's error: Starlette
-    says so with an HTTPException(400), which BentoML's endpoint wrapper answers as a 500."""
+    says so with an HTTPException(400), which BentoML's endpoint wrapper answers as a 500. Text in a
+    file field is refused too: BentoML would take it for a URL and fetch it (a request forgery)."""
     from bentoml.exceptions import BadInput
     from starlette.exceptions import HTTPException
 
     for method in service.apis.values():
-        parse = method.input_spec.from_http_request
+        spec = method.input_spec
+        parse = spec.from_http_request
 
-        async def parse_or_refuse(request, serde, parse=parse):
+        async def parse_or_refuse(request, serde, parse=parse, file_fields=tuple(getattr(spec, "multipart_fields", ()))):
             try:
+                if file_fields and is_form(request) and (field := text_in_file_field(await request.form(), file_fields)):
+                    raise BadInput(f"{field}: expected an uploaded file, got text")
                 return await parse(request, serde)
             except HTTPException as error:
                 if error.status_code >= 500:
                     raise
                 raise BadInput(f"request body: {error.detail}") from None
 
-        method.input_spec.from_http_request = staticmethod(parse_or_refuse)
+        spec.from_http_request = staticmethod(parse_or_refuse)
+
+
+def is_form(request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def text_in_file_field(form, file_fields: tuple[str, ...]) -> str | None:
+    """The first file field whose value is text rather than an upload."""
+    return next((f for f in file_fields if any(isinstance(v, str) for v in form.getlist(f))), None)

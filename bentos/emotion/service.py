@@ -33,7 +33,7 @@ STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_EMOTION_MODEL", "
 Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
                                      description="JPEG, PNG or WebP images or webcam frames")]
 Video = Annotated[Path, Field(description="A session video: MP4, AVI, MKV, WebM or MOV")]
-SampleRate = Annotated[float, Field(gt=0, le=video.MAX_RATE, description="Frames analysed per second of video")]
+SampleRate = Annotated[float, Field(ge=video.MIN_RATE, le=video.MAX_RATE, description="Frames analysed per second of video")]
 
 
 @bentoml.service(name="emotion", workers=1, traffic=limits.traffic(timeout_s=900))

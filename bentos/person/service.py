@@ -24,7 +24,7 @@ from bentos.common.uploads import rgb_image
 from bentos.person import schemas
 from training.common.integrity import verified
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
-from training.common.video import DEFAULT_RATE, MAX_RATE, VideoError
+from training.common.video import DEFAULT_RATE, MAX_RATE, MIN_RATE, VideoError
 from training.common.video import MAX_BYTES as MAX_VIDEO_BYTES
 from training.person import audience, detector
 
@@ -53,7 +53,7 @@ Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES
                                      description="JPEG, PNG or WebP camera frames, one or many")]
 Confidence = Annotated[float | None, Field(ge=0.05, le=1, description="Lowest confidence counted as a person; default: the model's")]
 Video = Annotated[Path, Field(description="A camera recording: MP4, AVI, MKV, WebM or MOV")]
-SampleRate = Annotated[float, Field(gt=0, le=MAX_RATE, description="Frames analysed per second of video")]
+SampleRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, description="Frames analysed per second of video")]
 
 
 @bentoml.service(name="person", workers=1, traffic=limits.traffic(timeout_s=900))

@@ -18,6 +18,7 @@ MAX_SECONDS = 3 * 3600        # a playtest session is at most a few hours
 MAX_FRAME_PIXELS = 3840 * 2160
 DEFAULT_RATE = 2.0            # sampled frames per second: expressions change over ~0.5 s
 MAX_RATE = 10.0
+MIN_RATE = 0.01              # one frame every 100 s; a bound, not `> 0`, so the OpenAPI 3.0 document stays valid
 
 # A refused upload is answered with a message; FFmpeg's and OpenCV's own complaints about it would
 # only clutter the service's log (read when a capture is opened, so setting them here is in time).
