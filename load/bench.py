@@ -331,15 +331,25 @@ def start_service(model: str, tag: str, batching: bool) -> tuple[subprocess.Pope
     sys.exit(f"{model} service did not become ready; log: {log.name}")
 
 
-def served(model: str, tag: str, workload: Workload, batching: bool, requests: int, extra: dict | None = None) -> list[dict]:
-    """Each concurrency level against a fresh service; then the workload's extra figures into `extra`."""
+def batcher_calls(metrics: str) -> dict:
+    """Calls of the model the adaptive batcher made, and their mean batch size, from /metrics' text."""
+    total = lambda suffix: sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()  # noqa: E731
+                               if line.startswith(f"bentoml_service_adaptive_batch_size_{suffix}"))
+    calls = total("count")
+    return {"calls": calls, "mean_size": total("sum") / calls if calls else 0.0}
+
+
+def served(model: str, tag: str, workload: Workload, batching: bool, requests: int, extra: dict | None = None) -> tuple[list[dict], dict]:
+    """Each concurrency level against a fresh service, and the batcher's calls over the run; then
+    the workload's extra figures into `extra`."""
     process, url = start_service(model, tag, batching)
     try:
         asyncio.run(http(url, workload, 4, min(WARM_UP, requests)))
         results = [asyncio.run(http(url, workload, c, requests)) for c in CONCURRENCY]
+        batches = batcher_calls(httpx.get(f"{url}/metrics", timeout=10).text)
         if extra is not None and workload.extra:
             extra.update(workload.extra(url))
-        return results
+        return results, batches
     finally:
         services.stop(process)
 
@@ -349,10 +359,10 @@ def measure(model: str, tag: str, requests: int | None) -> dict:
     requests = requests or workload.requests
     bare(workload, 1, min(WARM_UP // 10 if workload.batched else WARM_UP, requests))
     extra: dict = {}
-    modes = {"bare": [bare(workload, c, requests) for c in CONCURRENCY],
-             "batching": served(model, tag, workload, True, requests, extra)}
+    modes, batches = {"bare": [bare(workload, c, requests) for c in CONCURRENCY]}, {}
+    modes["batching"], batches["batching"] = served(model, tag, workload, True, requests, extra)
     if workload.adaptive:
-        modes["no_batching"] = served(model, tag, workload, False, requests)
+        modes["no_batching"], batches["no_batching"] = served(model, tag, workload, False, requests)
     ratios = [{"concurrency": a["concurrency"], "batching_over_bare": b["requests_per_s"] / a["requests_per_s"],
                **({"batching_over_no_batching": b["requests_per_s"] / c["requests_per_s"]} if c else {})}
               for a, b, c in zip(modes["bare"], modes["batching"], modes.get("no_batching", [None] * len(CONCURRENCY)))]
@@ -361,7 +371,7 @@ def measure(model: str, tag: str, requests: int | None) -> dict:
                 "served_over_bare": best["batching"] / best["bare"], "replica_per_day": best["batching"] * 86_400,
                 "day_volume": workload.day_volume, "webcam_fps": workload.webcam_fps}
     return {"model": tag, "endpoint": workload.endpoint, "requests": requests, "batched": workload.batched,
-            "adaptive": workload.adaptive, "modes": modes, "ratios": ratios, "capacity": capacity, "extra": extra}
+            "adaptive": workload.adaptive, "modes": modes, "batches": batches, "ratios": ratios, "capacity": capacity, "extra": extra}
 
 
 MODE_NAMES = {"bare": "(a) bare model, in process", "batching": "(b) service, adaptive batching",
@@ -377,6 +387,8 @@ def render(report: dict) -> str:
         else ["| concurrent clients | (b)/(a) throughput |", "|---|---|"]
     ratios = [f"| {r['concurrency']} | {r['batching_over_bare']:.2f} |" + (f" {r['batching_over_no_batching']:.2f} |" if report["adaptive"] else "")
               for r in report["ratios"]]
+    batcher = [f"Adaptive batcher over the run: {names[mode]} called the model {b['calls']:,.0f} times, mean batch {b['mean_size']:.1f}."
+               for mode, b in report.get("batches", {}).items() if report["adaptive"]]
     c = report["capacity"]
     batched = ("For (a), concurrent clients = inputs per call (one thread), and latency is per call." if report["batched"] else "")
     volume = (f" against the stated {c['day_volume']:,} a day: {c['replica_per_day'] / c['day_volume']:.0f}x"
@@ -397,6 +409,8 @@ def render(report: dict) -> str:
         "",
         *ratio_header,
         *ratios,
+        "",
+        *batcher,
         "",
         f"Best throughput: bare {c['best_bare_per_s']:,.1f}/s, served {c['best_served_per_s']:,.1f}/s, served/bare "
         f"{c['served_over_bare']:.2f}. One replica on these cores (client included) sustains "

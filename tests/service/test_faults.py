@@ -135,15 +135,18 @@ def copy_of_store(tmp_path, tag: str):
     return tmp_path / "store", folder
 
 
-def never_ready(store, tag: str, log_path, seconds: float = 45) -> str:
-    """Start a server on `store` and show it never answers /readyz; its log."""
+def never_ready(store, tag: str, log_path, seconds: float = 60) -> str:
+    """Start a server on `store` and show it refuses the model and is not ready afterwards; its log."""
     port = free_port()
     env = {**os.environ, "BENTOML_HOME": str(store)}
     with log_path.open("w") as log:
         process = subprocess.Popen([PLAYSERVE, "serve", "spend", "--port", str(port), "--model", tag],
                                    stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     try:
-        assert not wait_until_ok(f"http://127.0.0.1:{port}/readyz", seconds, alive=lambda: process.poll() is None)
+        deadline = time.monotonic() + seconds
+        while "not serving it" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not wait_until_ok(f"http://127.0.0.1:{port}/readyz", 5, alive=lambda: process.poll() is None)
     finally:
         stop_server(process)
     return log_path.read_text()
