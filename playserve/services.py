@@ -125,7 +125,8 @@ EXAMPLES = {  # $KEY: the caller's API key (how_to_authenticate says where the l
   with a heat map for reviewers: curl -s -H "X-API-Key: $KEY" {url}/explain -F image=@shot.jpg""",
     "emotion": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@face.jpg
   live, frame by frame: curl -s -H "X-API-Key: $KEY" {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg
-  a session report: curl -s -H "X-API-Key: $KEY" {url}/report -F video=@session.mp4   (as a page: {url}/report/html -o report.html)""",
+  a session report: curl -s -H "X-API-Key: $KEY" {url}/report -F video=@session.mp4
+  as a page: curl -s -H "X-API-Key: $KEY" {url}/report/html -F video=@session.mp4 -o report.html""",
     "person": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@camera.jpg   (people, how many face the screen)
   a recording's audience: curl -s -H "X-API-Key: $KEY" {url}/video -F video=@recording.mp4""",
     "abuse": """  curl -s -H "X-API-Key: $KEY" {url}/score -H 'content-type: application/json' -d '{{"windows": [...]}}'   (rows of `playserve data abuse --out users.csv`)
@@ -136,7 +137,7 @@ EXAMPLES = {  # $KEY: the caller's API key (how_to_authenticate says where the l
 
 def how_to_call(model: str, port: int) -> str:
     url = f"http://127.0.0.1:{port}"
-    return f"""serving {model} on {url}  (OpenAPI docs: {url}/docs, metrics: {url}/metrics)
+    return f"""serving {model} on {url}  (OpenAPI page: {url}/, document: {url}/docs.json, metrics: {url}/metrics)
 {EXAMPLES[model].format(url=url)}
 """
 

@@ -5,6 +5,7 @@ body limits that refuse a huge upload from its declared length before a byte of 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from bentos.common import auth
-from playserve.services import SERVICES
+from playserve.services import SERVICES, how_to_call
 from tests.conftest import API_KEY, LIMITED_KEY, REPO, post
 
 HUGE = 3 * 1024**3  # over every endpoint's limit, videos' included
@@ -67,8 +68,10 @@ def test_a_client_outside_its_list_gets_a_403_and_inside_it_reaches_the_model(se
 
 def test_health_metrics_and_docs_need_no_key_and_refusals_are_counted(server):
     server, model = server
-    for path in ("/livez", "/readyz", "/metrics", "/docs.json"):
-        assert httpx.get(f"{server.url}{path}", timeout=30).status_code == 200, path
+    printed = re.findall(r"https?://\S+?(?=[,)])", how_to_call(model, int(server.url.rsplit(":", 1)[1])).splitlines()[0])
+    assert len(printed) == 3  # the addresses `serve` and `up` print beside the examples
+    for url in (*[f"{server.url}{path}" for path in ("/livez", "/readyz", "/metrics", "/docs.json", "/")], *printed):
+        assert httpx.get(url, timeout=30).status_code == 200, url
     httpx.post(f"{server.url}{routes(server.url)[0]}", json={}, timeout=30)
     metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
     assert f'playserve_auth_refusals_total{{model="{model}",reason="missing"}}' in metrics
