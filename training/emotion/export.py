@@ -4,22 +4,13 @@ parity check that proves the two agree."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up banner on stderr
-# TensorFlow 2.20+ wheels load their LLVM into the global symbol table, and a later `import triton`
-# (torch does it on importing torchvision, torch._dynamo and more) then crashes the process with
-# SIGSEGV (tensorflow/tensorflow#124205). Loaded first, triton keeps its own LLVM; tests, notebooks
-# and benchmarks that use both the wallhack (torch) and emotion (Keras) code stay alive.
-if importlib.util.find_spec("triton"):
-    import triton  # noqa: F401
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from training.emotion import expression  # noqa: E402
+from training.common.keras_runtime import keras
+from training.emotion import expression
 
 FER_VERSION = "25.10.3"
 

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 from sklearn.model_selection import train_test_split
 
+from training.common.keras_runtime import keras
 from training.emotion import export
 from training.emotion.expression import EMOTIONS, INPUT_SIZE, normalise
 
@@ -86,8 +87,6 @@ def augment(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def train(folder: Path, config: TrainConfig, progress: Progress) -> TrainResult:
-    import keras
-
     keras.utils.set_random_seed(config.seed)
     progress(f"reading {folder}")
     faces, labels = load_folder(folder)
