@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from bentos.common import auth
-from playserve.services import HOME
+from playserve.paths import HOME
 
 CLIENT_ENV = "PLAYSERVE_API_KEY"  # the key load tools and scripts send
 LOCAL_CLIENT = "local"

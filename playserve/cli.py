@@ -15,6 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from playserve import services
+from playserve.paths import HOME
 
 app = typer.Typer(help="playserve: train, register, serve and measure the models of live games.", no_args_is_help=True)
 data_app = typer.Typer(help="Generate synthetic data sets.", no_args_is_help=True)
@@ -674,7 +675,7 @@ registry_app = typer.Typer(help="The embedded OCI registry on 127.0.0.1 (Debian'
 app.add_typer(registry_app, name="registry")
 RegistryOpt = Annotated[Optional[str], typer.Option("--registry", help="host:port; default $PLAYSERVE_REGISTRY or 127.0.0.1:5000.")]
 EnvOpt = Annotated[str, typer.Option("--env", help="staging or prod.")]
-REGISTRY_HOME = services.HOME / "registry"
+REGISTRY_HOME = HOME / "registry"
 
 
 @registry_app.command("up")
@@ -907,8 +908,8 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
              "abuse": train_abuse}[model]()  # `playserve train <model>` defaults
     ports = {model: port + i for i, model in enumerate(chosen)}
     try:
-        with local_prometheus.running(services.HOME / "prometheus", prometheus_port, ports) as prometheus, \
-                (local_redis.running(services.HOME / "redis", redis_port) if "abuse" in ports else nullcontext()) as redis_url:
+        with local_prometheus.running(HOME / "prometheus", prometheus_port, ports) as prometheus, \
+                (local_redis.running(HOME / "redis", redis_port) if "abuse" in ports else nullcontext()) as redis_url:
             for model, model_port in ports.items():
                 print(services.how_to_call(model, model_port), flush=True)  # plain print: rich would wrap the commands
             print(services.how_to_authenticate(), flush=True)

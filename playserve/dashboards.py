@@ -9,7 +9,6 @@ Every query selects on `namespace=~"$namespace"`: one namespace per environment 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus, table, timeseries
@@ -19,9 +18,9 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode, VisibilityMode
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from playserve.paths import REPO_ROOT
 from playserve.services import SERVICES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = REPO_ROOT / "monitoring" / "dashboards"
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from playserve.services import HOME
+from playserve.paths import HOME, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTAINERS_CONF = REPO_ROOT / "ci" / "containers" / "containers.conf"
 BASE_PACKAGES = "python3,python3-venv,ca-certificates,libgomp1"  # libgomp1: LightGBM's OpenMP
 # The Argo pipeline steps' image: what ci/setup.sh, `playserve build` / `push` and ci/open-bump.sh

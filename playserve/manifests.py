@@ -17,7 +17,8 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from playserve.paths import REPO_ROOT
+
 KUBERNETES_VERSION = "1.32.0"  # the kubectl client on this machine; bump both together
 CRD_SCHEMAS = REPO_ROOT.parent / "shared" / "schemas" / "crds"
 # Run with uvx in an environment of its own: its pins (boto3, networkx, ...) are not the serving

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from playserve.paths import REPO_ROOT
+
 RULES_DIR = REPO_ROOT / "monitoring" / "rules"
 RUNBOOKS_URL = "https://github.com/playserve/playserve/blob/main/monitoring/runbooks/"
 

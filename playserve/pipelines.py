@@ -22,9 +22,9 @@ from hera.workflows.models import (
 )
 
 from playserve.images import TOOLBOX_TAG
+from playserve.paths import REPO_ROOT
 from playserve.services import SERVICES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = REPO_ROOT / "ci" / "argo"
 NAMESPACE = "playserve-pipelines"
 # The steps' image (git, buildah, podman, skopeo, uv): `playserve build toolbox && playserve push

@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"spend": "bentos.spend.service:Spend", "wallhack": "bentos.wallhack.service:Wallhack",
-            "emotion": "bentos.emotion.service:Emotion", "person": "bentos.person.service:Person",
-            "abuse": "bentos.abuse.service:Abuse"}
-MODEL_ENV = {model: f"PLAYSERVE_{model.upper()}_MODEL" for model in SERVICES}  # which model version a service loads
-HOME = Path(os.environ.get("PLAYSERVE_HOME", Path.home() / ".playserve"))  # local state: registry, Prometheus, caches
+from playserve import catalog
+from playserve.paths import REPO_ROOT
+
+SERVICES = {name: spec.service for name, spec in catalog.models().items()}
+MODEL_ENV = {name: spec.version_env for name, spec in catalog.models().items()}  # which model version a service loads
 
 
 def wait_until_ok(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:

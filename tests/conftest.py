@@ -15,7 +15,8 @@ import pytest
 os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="playserve-test-store-")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 
-REPO = Path(__file__).resolve().parents[1]
+from playserve.paths import REPO_ROOT as REPO  # noqa: E402  (after BENTOML_HOME is set)
+
 PLAYSERVE = str(Path(sys.executable).with_name("playserve"))
 
 

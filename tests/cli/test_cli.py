@@ -16,6 +16,7 @@ import redis
 import skimage.data
 
 from bentos.common import auth
+from playserve import catalog
 from playserve.api_keys import CLIENT_ENV
 from playserve.services import free_port, wait_until_ok
 from tests.conftest import PLAYSERVE, REPO, run_cli, stop_server
@@ -24,7 +25,7 @@ from training.spend import data
 from training.wallhack import data as data_wallhack
 
 COMMANDS = [[], ["data"], ["train"], ["predict"], ["serve"], ["models"], ["nudge-effect"], ["up"], ["build"],
-            *([verb, model] for verb in ("data", "train", "predict", "serve") for model in ("spend", "wallhack", "emotion", "person")),
+            *([verb, model] for verb in ("data", "train", "predict", "serve") for model in catalog.names()),
             ["report"], ["report", "emotion"]]
 
 
@@ -195,7 +196,7 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
         while time.monotonic() < deadline and len(httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]) < 5:
             time.sleep(1)
         infos = httpx.get(f"{prometheus}/api/v1/query", params=query).json()["data"]["result"]
-        assert sorted(i["metric"]["model"] for i in infos) == ["abuse", "emotion", "person", "spend", "wallhack"]
+        assert sorted(i["metric"]["model"] for i in infos) == sorted(catalog.names())
         assert {i["metric"]["namespace"] for i in infos} == {"playserve-local"}
     finally:
         stop_server(process)

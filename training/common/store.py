@@ -17,9 +17,9 @@ import bentoml
 import pandas as pd
 from bentoml.exceptions import NotFound
 
+from playserve.paths import REPO_ROOT
 from training.common import integrity
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE_CANDIDATE = "candidate"  # passed the quality gate; deployment stages are set by git (GitOps)
 
 
