@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -34,12 +35,10 @@ FACES = 1024
 
 
 def fine_tuning_step_seconds(steps: int) -> float:
-    from training.common.keras_runtime import keras
-    from training.emotion import export
+    from training.emotion import export, train
 
     rng = np.random.default_rng(0)
-    model = export.load()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model = train.compile_for_fine_tuning(export.load(), train.TrainConfig().learning_rate)
     faces, labels = rng.uniform(-1, 1, (BATCH, 64, 64, 1)).astype(np.float32), rng.integers(0, 7, BATCH)
     for _ in range(2):  # graph tracing and kernel creation
         model.train_on_batch(faces, labels)
@@ -110,10 +109,9 @@ def render(report: dict) -> str:
 
 
 def cpu_model() -> str:
-    with open("/proc/cpuinfo") as info:
-        model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "unknown")
-    with open("/proc/cpuinfo") as info:
-        flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    first_cpu = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in first_cpu.splitlines())}
+    model, flags = fields.get("model name", "unknown"), fields.get("flags", "").split()
     extensions = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if flag in flags]
     return f"{model} ({', '.join(extensions)})"
 

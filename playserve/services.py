@@ -42,9 +42,7 @@ def free_port() -> int:
 
 
 def serve_command(model: str, port: int) -> list[str]:
-    if model not in SERVICES:
-        raise ValueError(f"model: unknown model {model!r}; known: {', '.join(SERVICES)}")
-    return [sys.executable, "-m", "bentoml", "serve", SERVICES[model], "--working-dir", str(REPO_ROOT),
+    return [sys.executable, "-m", "bentoml", "serve", catalog.spec(model).service, "--working-dir", str(REPO_ROOT),
             "--host", "127.0.0.1", "--port", str(port)]
 
 

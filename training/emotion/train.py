@@ -86,6 +86,12 @@ def augment(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([np.roll(face, tuple(s), axis=(0, 1)) for face, s in zip(out, shifts)])
 
 
+def compile_for_fine_tuning(model, learning_rate: float):
+    """The optimiser and loss fine-tuning trains the expression model with (labels are class indexes)."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def train(folder: Path, config: TrainConfig, progress: Progress) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     progress(f"reading {folder}")
@@ -94,7 +100,7 @@ def train(folder: Path, config: TrainConfig, progress: Progress) -> TrainResult:
     model = export.load()
     base = classification_metrics(test_y, export.keras_probabilities(model, test_x).argmax(1))
     majority = classification_metrics(test_y, np.full_like(test_y, np.bincount(train_y).argmax()))
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    compile_for_fine_tuning(model, config.learning_rate)
     rng = np.random.default_rng(config.seed)
     history = []
     best, best_weights = -1.0, model.get_weights()
