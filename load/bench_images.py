@@ -16,7 +16,7 @@ import statistics
 import time
 
 from load.results_file import run_facts, write
-from playserve import images, services
+from playserve import catalog, images, services
 
 MODEL = "spend"
 
@@ -27,7 +27,7 @@ def requirements(naive: bool) -> list[str]:
 
 def timed_build(model_tag: str, naive: bool) -> tuple[images.BuiltImage, float]:
     start = time.perf_counter()
-    built = images.build(MODEL, model_tag, services.MODEL_ENV[MODEL], services.SERVICES[MODEL],
+    built = images.build(MODEL, model_tag, catalog.spec(MODEL).version_env, catalog.spec(MODEL).service,
                          requirements=requirements(naive), repository=f"{MODEL}-naive" if naive else MODEL)
     return built, time.perf_counter() - start
 

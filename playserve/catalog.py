@@ -1,9 +1,11 @@
-"""The only list of models: every `training/<model>/spec.py`, found on disk. Imports the specs and
-nothing else of the project, so every other module can sit above it."""
+"""The only list of models: every `training/<model>/spec.py`, found on disk. Imports the specs (and,
+when asked, a model's commands) and nothing else of the project, so every other module can sit above it."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -47,3 +49,16 @@ def spec(name: str) -> ModelSpec:
         return models()[name]
     except KeyError:
         raise ValueError(f"model: unknown model {name!r}; known: {', '.join(models())}") from None
+
+
+VERBS = ("data", "train", "predict", "serve")  # every model has these; `report` and top-level extras are optional
+
+
+def commands(name: str) -> dict[str, Callable]:
+    """The model's command-line verbs, from `training/<name>/commands.py`'s COMMANDS."""
+    return importlib.import_module(f"training.{spec(name).name}.commands").COMMANDS
+
+
+def extra_commands(name: str) -> dict[str, Callable]:
+    """Top-level commands a model adds (spend: `nudge-effect`)."""
+    return getattr(importlib.import_module(f"training.{spec(name).name}.commands"), "EXTRA_COMMANDS", {})

@@ -19,17 +19,14 @@ from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode, Visib
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from playserve.paths import REPO_ROOT
-from playserve.services import SERVICES
+from playserve import catalog
 
 OUTPUT = REPO_ROOT / "monitoring" / "dashboards"
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 NS = 'namespace=~"$namespace"'
 NOT_HEALTH = 'endpoint!~"/(livez|readyz|metrics|healthz)"'  # the same filter as the SLO rules
-LATENCY_TARGET_S = {"spend": 0.5, "wallhack": 2.0, "emotion": 1.0, "person": 2.0, "abuse": 0.5}  # PlayserveLatencyP99High
 PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # PlayserveFeatureDrift fires over PSI_MAJOR
-# What each model's service exports beyond the shared metrics, hence which panels it gets.
-MODEL_INPUTS = {"spend": "tabular", "wallhack": "image", "emotion": "image", "person": "image", "abuse": "tabular"}
 
 
 def query(expr: str, legend: str = "", instant: bool = False) -> prometheus.Dataquery:
@@ -121,8 +118,9 @@ def overview() -> db.Dashboard:
                                                              "namespace, service_name"), "{{service_name}} {{namespace}}")))
         .with_panel(graph("p99 latency", "s", query(quantile(0.99, "bentoml_service_request_duration_seconds", calls,
                                                              "namespace, service_name"), "{{service_name}} {{namespace}}"),
-                          description="All endpoints; the alert watches the interactive ones against 500 ms (wallhack and person: 2 s, emotion: 1 s).",
-                          limits=thresholds((min(LATENCY_TARGET_S.values()), "red"))))
+                          description="All endpoints; the alert watches the interactive ones against each model's objective ("
+                          + ", ".join(f"{s.name} {s.latency_objective_s:g} s" for s in catalog.models().values()) + ").",
+                          limits=thresholds((min(s.latency_objective_s for s in catalog.models().values()), "red"))))
         .with_panel(graph("Error budget burn rate (1 h)", "none",
                           query(f'playserve:request_errors:ratio_rate1h{{{NS},service_name=~"$service"}} / 0.001', "{{service_name}} {{namespace}}"),
                           description="1 = spending the budget exactly over 30 days; the fast-burn page needs 14.4.",
@@ -152,7 +150,7 @@ def model_dashboard(name: str) -> db.Dashboard:
                                 "{{endpoint}} {{http_response_code}}")))
         .with_panel(graph("p99 latency by endpoint", "s",
                           query(quantile(0.99, "bentoml_service_request_duration_seconds", calls, "endpoint"), "{{endpoint}}"),
-                          limits=thresholds((LATENCY_TARGET_S[name], "red"))))
+                          limits=thresholds((catalog.spec(name).latency_objective_s, "red"))))
         .with_panel(graph("Rows per model call (p50, p99)", "short",
                           query(quantile(0.5, "playserve_input_rows", mine, "endpoint"), "p50 {{endpoint}}"),
                           query(quantile(0.99, "playserve_input_rows", mine, "endpoint"), "p99 {{endpoint}}"),
@@ -168,7 +166,7 @@ def model_dashboard(name: str) -> db.Dashboard:
                           query(f"sum by (endpoint, reason, field) ({rate('playserve_validation_failures_total', mine)})",
                                 "{{endpoint}} {{field}}: {{reason}}"), width=12))
     )
-    for panel in INPUT_PANELS[MODEL_INPUTS[name]](mine):
+    for panel in INPUT_PANELS[catalog.spec(name).input_kind](mine):
         board = board.with_panel(panel)
     return board
 
@@ -190,12 +188,13 @@ def image_panels(mine: str) -> list:
     ]
 
 
-INPUT_PANELS = {"tabular": tabular_panels, "image": image_panels}
+# What a model's service exports beyond the shared metrics, by its spec's input kind, hence which panels it gets.
+INPUT_PANELS = {"table": tabular_panels, "events": tabular_panels, "images": image_panels, "video": image_panels}
 
 
 def dashboards() -> dict[str, dict]:
     """File name -> dashboard JSON, for the overview and every served model."""
-    boards = {"playserve-overview.json": overview(), **{f"playserve-{m}.json": model_dashboard(m) for m in SERVICES}}
+    boards = {"playserve-overview.json": overview(), **{f"playserve-{m}.json": model_dashboard(m) for m in catalog.names()}}
     return {name: numbered(json.loads(JSONEncoder().encode(board.build()))) for name, board in boards.items()}
 
 

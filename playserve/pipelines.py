@@ -23,7 +23,7 @@ from hera.workflows.models import (
 
 from playserve.images import TOOLBOX_TAG
 from playserve.paths import REPO_ROOT
-from playserve.services import SERVICES
+from playserve import catalog
 
 OUTPUT = REPO_ROOT / "ci" / "argo"
 NAMESPACE = "playserve-pipelines"
@@ -102,7 +102,7 @@ def cron_workflow(model: str) -> CronWorkflow:
 def rendered() -> dict[str, str]:
     """File name -> YAML for every model with a service."""
     files = {}
-    for model in SERVICES:
+    for model in catalog.names():
         files[f"{model}-training-workflowtemplate.yaml"] = workflow_template(model).to_yaml()
         files[f"{model}-retraining-cronworkflow.yaml"] = cron_workflow(model).to_yaml()
     return files

@@ -16,8 +16,6 @@ from pathlib import Path
 from playserve import catalog
 from playserve.paths import REPO_ROOT
 
-SERVICES = {name: spec.service for name, spec in catalog.models().items()}
-MODEL_ENV = {name: spec.version_env for name, spec in catalog.models().items()}  # which model version a service loads
 
 
 def wait_until_ok(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
@@ -53,7 +51,7 @@ def serve_env(model: str, tag: str, batching: bool = True, extra: dict[str, str]
     from bentos.common import batching as adaptive
     from playserve.api_keys import serving_keys
 
-    return {**os.environ, MODEL_ENV[model]: tag, adaptive.ENV: "1" if batching else "0", "BENTOML_HOME": str(server_home()),
+    return {**os.environ, catalog.spec(model).version_env: tag, adaptive.ENV: "1" if batching else "0", "BENTOML_HOME": str(server_home()),
             auth.ENV: str(serving_keys()[0]), **(extra or {})}
 
 
@@ -115,27 +113,12 @@ def serve_until_stopped(servers: dict[str, tuple[int, str]], extra: dict[str, st
     return ended[0] if ended else 0
 
 
-EXAMPLES = {  # $KEY: the caller's API key (how_to_authenticate says where the local one is)
-    "spend": """  curl -s -H "X-API-Key: $KEY" {url}/predict -H 'content-type: application/json' -d @bentos/spend/example_request.json
-  bulk: curl -s -H "X-API-Key: $KEY" {url}/predict_table -F table=@users.parquet   (make one: playserve data spend --out users.parquet)""",
-    "wallhack": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@shot.jpg -F images=@shot2.png   (make some: playserve data wallhack --n 4 --out shots)
-  with a heat map for reviewers: curl -s -H "X-API-Key: $KEY" {url}/explain -F image=@shot.jpg""",
-    "emotion": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@face.jpg
-  live, frame by frame: curl -s -H "X-API-Key: $KEY" {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg
-  a session report: curl -s -H "X-API-Key: $KEY" {url}/report -F video=@session.mp4
-  as a page: curl -s -H "X-API-Key: $KEY" {url}/report/html -F video=@session.mp4 -o report.html""",
-    "person": """  curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@camera.jpg   (people, how many face the screen)
-  a recording's audience: curl -s -H "X-API-Key: $KEY" {url}/video -F video=@recording.mp4""",
-    "abuse": """  curl -s -H "X-API-Key: $KEY" {url}/score -H 'content-type: application/json' -d '{{"windows": [...]}}'   (rows of `playserve data abuse --out users.csv`)
-  events: curl -s -H "X-API-Key: $KEY" {url}/events -H 'content-type: application/json' -d '{{"events": [{{"user_id": "u1", "time": 60, "kind": "reward", "gain": 25}}]}}'
-  from the event store: curl -s -H "X-API-Key: $KEY" {url}/score_user -H 'content-type: application/json' -d '{{"user_id": "u1"}}'""",
-}
-
-
 def how_to_call(model: str, port: int) -> str:
+    """Where it serves and the spec's example calls ($KEY: the caller's API key; how_to_authenticate says where the local one is)."""
     url = f"http://127.0.0.1:{port}"
+    examples = "\n".join("  " + example.replace("{url}", url) for example in catalog.spec(model).examples)
     return f"""serving {model} on {url}  (OpenAPI page: {url}/, document: {url}/docs.json, metrics: {url}/metrics)
-{EXAMPLES[model].format(url=url)}
+{examples}
 """
 
 

@@ -69,7 +69,7 @@ def trained(population, tmp_path_factory):
 
     ref = pipeline.DataRef(source=f"tests: generate({len(population.frame)}, seed=0)", synthetic=True, hash=data_hash(population.frame))
     outcome = pipeline.run(population.frame, ref, TrainConfig(), tmp_path_factory.mktemp("runs"), lambda _: None)
-    assert outcome.model is not None, outcome.result.gate_failures
+    assert outcome.model is not None, outcome.gate_failures
     return outcome
 
 

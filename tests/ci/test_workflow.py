@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playserve.services import SERVICES
+from playserve import catalog
 from tests.conftest import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "delivery.yml"
@@ -47,8 +47,8 @@ def test_events_run_the_scripts():
     assert "workflow_dispatch" in jobs["promote"]["if"] and "ci/open-bump.sh" in steps["promote"] and "prod" in steps["promote"]
     assert all(job.get("timeout-minutes") for job in jobs.values())
     # every served model is released and can be promoted
-    assert jobs["release"]["strategy"]["matrix"]["model"] == list(SERVICES)
-    assert triggers["workflow_dispatch"]["inputs"]["model"]["options"] == list(SERVICES)
+    assert jobs["release"]["strategy"]["matrix"]["model"] == catalog.names()
+    assert triggers["workflow_dispatch"]["inputs"]["model"]["options"] == catalog.names()
 
 
 @pytest.mark.parametrize("script", ["ci/setup.sh", "ci/release.sh", "ci/open-bump.sh", ".ci/run", "run.sh", "test.sh"])

@@ -188,7 +188,7 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
         assert f"serving spend on http://127.0.0.1:{port}" in text and f"serving wallhack on http://127.0.0.1:{port + 1}" in text
         assert f"serving emotion on http://127.0.0.1:{port + 2}" in text and f"serving person on http://127.0.0.1:{port + 3}" in text
         assert f"serving abuse on http://127.0.0.1:{port + 4}" in text and f"Prometheus: {prometheus}" in text
-        assert f"Redis (the abuse scorer's online features): redis://:***@127.0.0.1:{redis_port}/0" in text
+        assert f"Redis (online features of abuse): redis://:***@127.0.0.1:{redis_port}/0" in text
         rules = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
         assert len(rules) >= 4
         query = {"query": "playserve_model_info"}

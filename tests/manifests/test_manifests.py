@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from playserve.manifests import REPO_ROOT, render, targets, validate, validate_object
-from playserve.services import SERVICES
+from playserve import catalog
 from tests.conftest import run_cli
 
 OVERLAYS = REPO_ROOT / "manifests" / "overlays"
@@ -24,12 +24,12 @@ def test_every_overlay_and_argocd_render_and_validate():
     report = validate()
     assert report.errors == []
     redis = {"abuse": 3}  # abuse's feature store: StatefulSet, Service, NetworkPolicy
-    overlays = {f"manifests/overlays/{env}/{model}": 6 + redis.get(model, 0) for env in ("prod", "staging") for model in SERVICES}
-    monitoring = 4 + 1 + len(SERVICES)  # four PrometheusRules, the overview dashboard and one per model
+    overlays = {f"manifests/overlays/{env}/{model}": 6 + redis.get(model, 0) for env in ("prod", "staging") for model in catalog.names()}
+    monitoring = 4 + 1 + len(catalog.names())  # four PrometheusRules, the overview dashboard and one per model
     namespaces = 2 * 2  # per environment: the Namespace and its default-deny NetworkPolicy
-    assert report.rendered == {**overlays, "manifests/namespaces": namespaces, "argocd": 6, "ci/argo": 2 * len(SERVICES),
+    assert report.rendered == {**overlays, "manifests/namespaces": namespaces, "argocd": 6, "ci/argo": 2 * len(catalog.names()),
                                "monitoring": monitoring}
-    assert report.validated == report.objects == sum(overlays.values()) + namespaces + 6 + 2 * len(SERVICES) + monitoring
+    assert report.validated == report.objects == sum(overlays.values()) + namespaces + 6 + 2 * len(catalog.names()) + monitoring
 
 
 def test_validate_command_prints_counts():
@@ -91,8 +91,8 @@ def test_every_workload_meets_the_restricted_pod_security_standard_in_a_namespac
     namespaces = {o["metadata"]["name"]: o for o in render(REPO_ROOT / "manifests/namespaces") if o["kind"] == "Namespace"}
     labels = namespaces[f"playserve-{env}"]["metadata"]["labels"]
     assert all(labels[f"pod-security.kubernetes.io/{mode}"] == "restricted" for mode in ("enforce", "audit", "warn"))
-    workloads = [o for model in SERVICES for o in render(OVERLAYS / env / model) if o["kind"] in ("Deployment", "StatefulSet")]
-    assert len(workloads) == len(SERVICES) + 1  # and abuse's Redis
+    workloads = [o for model in catalog.names() for o in render(OVERLAYS / env / model) if o["kind"] in ("Deployment", "StatefulSet")]
+    assert len(workloads) == len(catalog.names()) + 1  # and abuse's Redis
     for workload in workloads:
         assert workload["metadata"]["namespace"] == f"playserve-{env}"
         assert restricted_violations(workload["spec"]["template"]["spec"]) == [], workload["metadata"]["name"]
@@ -114,14 +114,14 @@ def test_the_restricted_check_catches_what_it_looks_for():
 def test_a_default_deny_policy_covers_the_namespace_and_each_service_allows_only_its_callers(env):
     [deny] = [o for o in render(REPO_ROOT / "manifests/namespaces") if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == f"playserve-{env}"]
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    for model in SERVICES:
+    for model in catalog.names():
         policy = rendered(env, model)["NetworkPolicy"]["spec"]
         callers = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in policy["ingress"] for peer in rule["from"]
                    if "namespaceSelector" in peer}
         assert callers == {"ingress-nginx", "monitoring"} and policy["policyTypes"] == ["Ingress", "Egress"], model
 
 
-@pytest.mark.parametrize("model", SERVICES)
+@pytest.mark.parametrize("model", catalog.names())
 def test_deployment_is_probed_limited_and_locked_down(model):
     deployment = rendered("staging", model)["Deployment"]
     pod = deployment["spec"]["template"]["spec"]
@@ -137,7 +137,7 @@ def test_deployment_is_probed_limited_and_locked_down(model):
     assert "/tmp" in writable
 
 
-@pytest.mark.parametrize("model", SERVICES)
+@pytest.mark.parametrize("model", catalog.names())
 def test_overlays_hold_only_the_delta(model):
     """Same objects in both environments; they differ only where an overlay says so."""
     staging, prod = rendered("staging", model), rendered("prod", model)
@@ -276,7 +276,7 @@ def test_pipelines_are_committed_as_rendered():
         assert committed.split("\n", 1)[1] == text, f"{name} is stale: run python -m playserve.pipelines"
 
 
-@pytest.mark.parametrize("model", SERVICES)
+@pytest.mark.parametrize("model", catalog.names())
 def test_pipeline_runs_the_stages_in_order(model):
     from playserve.pipelines import workflow_template
 

@@ -11,7 +11,7 @@ from training.spend.train import RATIO_BOUNDS
 
 
 def test_beats_every_baseline_on_rmse_and_keeps_the_total(trained):
-    m, baselines = trained.result.metrics, trained.result.baselines
+    m, baselines = trained.report["metrics"], trained.report["baselines"]
     for name, b in baselines.items():
         assert m["rmse"] < b["rmse"], name
     assert RATIO_BOUNDS[0] <= m["total_ratio"] <= RATIO_BOUNDS[1]
@@ -20,7 +20,7 @@ def test_beats_every_baseline_on_rmse_and_keeps_the_total(trained):
 
 
 def test_payer_classifier_separates_payers(trained):
-    m = trained.result.metrics
+    m = trained.report["metrics"]
     assert m["payer_roc_auc"] > 0.8
     assert m["payer_precision"] > 0.7 and m["non_payer_recall"] > 0.8
 

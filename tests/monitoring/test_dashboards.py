@@ -11,7 +11,7 @@ import pytest
 from playserve.dashboards import OUTPUT, dashboards, render, targets
 from playserve.manifests import REPO_ROOT
 from playserve.manifests import render as kustomize
-from playserve.services import SERVICES
+from playserve import catalog
 
 BOARDS = dashboards()
 
@@ -24,7 +24,7 @@ def test_committed_dashboard_is_what_the_generator_makes(name):
 
 
 def test_an_overview_and_one_dashboard_per_served_model_ship_as_sidecar_configmaps():
-    assert set(BOARDS) == {"playserve-overview.json", *(f"playserve-{m}.json" for m in SERVICES)}
+    assert set(BOARDS) == {"playserve-overview.json", *(f"playserve-{m}.json" for m in catalog.names())}
     configmaps = [obj for obj in kustomize(REPO_ROOT / "monitoring") if obj["kind"] == "ConfigMap"]
     shipped = {key: value for cm in configmaps for key, value in cm["data"].items()}
     assert {cm["metadata"]["labels"]["grafana_dashboard"] for cm in configmaps} == {"1"}

@@ -24,7 +24,8 @@ import pytest
 from playserve import local_prometheus
 from playserve.dashboards import dashboards, targets
 from playserve.monitoring import prometheus_rules
-from playserve.services import SERVICES, free_port
+from playserve import catalog
+from playserve.services import free_port
 from tests.conftest import REPO
 
 CLUSTER_ONLY = ("kube_", "argocd_")
@@ -63,7 +64,7 @@ def run_locust(model: str, host: str, out: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def live(request, tmp_path_factory) -> Live:
     state = tmp_path_factory.mktemp("prometheus")
-    servers = {model: request.getfixturevalue(f"{model}_server") for model in SERVICES}
+    servers = {model: request.getfixturevalue(f"{model}_server") for model in catalog.names()}
     ports = {model: int(server.url.rsplit(":", 1)[1]) for model, server in servers.items()}
     with local_prometheus.running(state, free_port(), ports, interval="1s") as url:
         live = Live(url, {model: run_locust(model, server.url, state / model) for model, server in servers.items()})
@@ -99,10 +100,10 @@ def test_selectors_finds_every_selector_and_drops_offsets():
 
 
 def test_every_served_model_has_a_locust_file():
-    assert {p.stem for p in (REPO / "load" / "locust").glob("*.py")} >= set(SERVICES)
+    assert {p.stem for p in (REPO / "load" / "locust").glob("*.py")} >= set(catalog.names())
 
 
-@pytest.mark.parametrize("model", sorted(SERVICES))
+@pytest.mark.parametrize("model", catalog.names())
 def test_locust_load_ran_every_task_without_failures(live, model):
     rows = {row["Name"]: row for row in live.locust[model]}
     assert int(rows["Aggregated"]["Failure Count"]) == 0, rows

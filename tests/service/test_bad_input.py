@@ -21,7 +21,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
 from load.results_file import RESULTS
-from playserve.services import SERVICES
+from playserve import catalog
 from tests.conftest import AUTH, REPO, png_claiming
 from training.abuse.features import FEATURES
 
@@ -150,12 +150,12 @@ def outcome(status: int) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def results_table():
     yield
-    kinds = {model: {kind.split()[0] for counts in MATRIX.get(model, {}).values() for kind in counts} for model in SERVICES}
-    if all(kinds[model] >= {"handcrafted", "generated"} for model in SERVICES):  # a partial run (-k) leaves the committed table alone
+    kinds = {model: {kind.split()[0] for counts in MATRIX.get(model, {}).values() for kind in counts} for model in catalog.names()}
+    if all(kinds[model] >= {"handcrafted", "generated"} for model in catalog.names()):  # a partial run (-k) leaves the committed table alone
         write_table()
 
 
-@pytest.mark.parametrize("model", sorted(SERVICES))
+@pytest.mark.parametrize("model", catalog.names())
 def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(model, request):
     server = request.getfixturevalue(f"{model}_server")
     counts = MATRIX.setdefault(model, {})
@@ -170,7 +170,7 @@ def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(
     assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200
 
 
-@pytest.mark.parametrize("model", sorted(SERVICES))
+@pytest.mark.parametrize("model", catalog.names())
 def test_requests_generated_from_the_openapi_document_never_get_a_5xx(model, request):
     server = request.getfixturevalue(f"{model}_server")
     schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")

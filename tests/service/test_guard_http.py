@@ -13,13 +13,14 @@ import httpx
 import pytest
 
 from bentos.common import auth
-from playserve.services import SERVICES, how_to_call
+from playserve import catalog
+from playserve.services import how_to_call
 from tests.conftest import API_KEY, LIMITED_KEY, REPO, post
 
 HUGE = 3 * 1024**3  # over every endpoint's limit, videos' included
 
 
-@pytest.fixture(params=sorted(SERVICES))
+@pytest.fixture(params=catalog.names())
 def server(request):
     return request.getfixturevalue(f"{request.param}_server"), request.param
 

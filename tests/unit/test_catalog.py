@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from playserve import catalog, services
+from playserve import catalog
 from playserve.paths import REPO_ROOT
-from training.common.contract import ModelSpec
 
 
 def test_every_model_folder_is_in_the_catalog_in_the_order_up_serves_them():
@@ -28,32 +27,88 @@ def test_each_spec_names_a_service_class_its_folder_defines():
         assert cls in {node.name for node in tree.body if isinstance(node, ast.ClassDef)}, spec
 
 
-def test_shared_code_reads_the_catalog():
-    assert services.SERVICES == {name: spec.service for name, spec in catalog.models().items()}
-    assert services.MODEL_ENV["abuse"] == "PLAYSERVE_ABUSE_MODEL"
+def _api_routes(spec) -> set[str]:
+    """The routes the spec's service class serves: its @bentoml.api methods, by name or route=."""
+    module, cls = spec.service.split(":")
+    tree = ast.parse((REPO_ROOT / (module.replace(".", "/") + ".py")).read_text())
+    service = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == cls)
+    routes = set()
+    for method in service.body:
+        for decorator in getattr(method, "decorator_list", []):
+            call = decorator if isinstance(decorator, ast.Call) else None
+            if ast.unparse(call.func if call else decorator) == "bentoml.api":
+                route = next((k.value.value for k in (call.keywords if call else []) if k.arg == "route"), None)
+                routes.add(route or "/" + method.name)
+    return routes
 
 
-def _spec_file(root, folder: str, text: str):
-    (root / "training" / folder).mkdir(parents=True)
-    (root / "training" / folder / "spec.py").write_text(text)
+@pytest.mark.parametrize("model", catalog.names())
+def test_a_spec_lists_exactly_the_routes_its_service_serves(model):
+    spec = catalog.spec(model)
+    assert {route.path for route in spec.routes} == _api_routes(spec)
+
+
+@pytest.mark.parametrize("model", catalog.names())
+def test_each_model_brings_its_verbs_and_trains_on_defaults(model):
+    import inspect
+
+    commands = catalog.commands(model)
+    assert set(commands) >= set(catalog.VERBS), model
+    missing = [p.name for p in inspect.signature(commands["train"]).parameters.values() if p.default is inspect.Parameter.empty]
+    assert not missing, f"{model}: `up` calls train() with no arguments, but it needs {missing}"
+
+
+def test_headline_metrics_are_read_from_the_model_s_own_report():
+    spend, abuse = catalog.spec("spend"), catalog.spec("abuse")
+    report = {"metrics": {"rmse": 1234.5, "payer_roc_auc": 0.9123, "mae": "n/a"}}
+    assert spend.headline(report) == {"RMSE": 1234.5, "payer AUC": 0.9123}
+    assert spend.headline_text(report) == "RMSE 1,234 (lower is better), payer AUC 0.9123 (higher is better)"
+    assert abuse.headline(report) == {}
+    assert abuse.headline({"test": {"autoencoder + reward residual": {"roc_auc": 0.97}}}) == {"ROC-AUC": 0.97}
+
+
+def test_a_spec_without_both_environments_or_an_interactive_route_is_refused():
+    from dataclasses import replace
+
+    from training.common.contract import Route
+
+    spend = catalog.spec("spend")
+    with pytest.raises(ValueError, match="scaling must name exactly staging, prod"):
+        replace(spend, scaling={"prod": spend.scaling["prod"]})
+    with pytest.raises(ValueError, match="at least one route must be interactive"):
+        replace(spend, routes=(Route("/predict_table", interactive=False),))
+
+
+def _spec_file(root, name: str, port: int, folder: str | None = None):
+    """A whole spec file in root/training/<folder>."""
+    (root / "training" / (folder or name)).mkdir(parents=True)
+    (root / "training" / (folder or name) / "spec.py").write_text(f"""from training.common.contract import Metric, ModelSpec, Resources, Route, Scaling
+SIZE = Resources(cpu="500m", memory="512Mi", cpu_limit="1", memory_limit="1Gi")
+SPEC = ModelSpec(name={name!r}, service="bentos.{name}.service:Service", port={port}, summary="a test model",
+                 routes=(Route("/predict"),), latency_objective_s=0.5, input_kind="table",
+                 metrics=(Metric(("test", "accuracy"), "accuracy", "higher"),), resources=SIZE,
+                 scaling={{"staging": Scaling(1, 2), "prod": Scaling(2, 4)}}, examples=("curl {{url}}/predict",))
+""")
 
 
 def test_a_folder_and_its_spec_must_agree(tmp_path):
-    _spec_file(tmp_path, "alpha", "from training.common.contract import ModelSpec\nSPEC = ModelSpec('beta', 'bentos.beta.service:B', 3000)\n")
+    _spec_file(tmp_path, "beta", 3000, folder="alpha")
     with pytest.raises(ValueError, match="SPEC.name is 'beta', its folder 'alpha'"):
         catalog.discover(tmp_path)
 
 
 def test_two_models_on_one_port_are_refused(tmp_path):
     for name in ("alpha", "beta"):
-        _spec_file(tmp_path, name, f"from training.common.contract import ModelSpec\nSPEC = ModelSpec('{name}', 'm:C', 3000)\n")
+        _spec_file(tmp_path, name, 3000)
     with pytest.raises(ValueError, match="share a port"):
         catalog.discover(tmp_path)
 
 
 def test_a_discovered_spec_is_what_its_file_says(tmp_path):
-    _spec_file(tmp_path, "alpha", "from training.common.contract import ModelSpec\nSPEC = ModelSpec('alpha', 'bentos.alpha.service:A', 3007)\n")
-    assert catalog.discover(tmp_path) == {"alpha": ModelSpec("alpha", "bentos.alpha.service:A", 3007)}
+    _spec_file(tmp_path, "alpha", 3007)
+    found = catalog.discover(tmp_path)
+    assert list(found) == ["alpha"] and found["alpha"].port == 3007 and found["alpha"].version_env == "PLAYSERVE_ALPHA_MODEL"
+    assert found["alpha"].interactive_routes == ["/predict"]
 
 
 def test_an_unknown_model_is_named_with_the_known_ones():

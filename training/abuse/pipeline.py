@@ -15,6 +15,7 @@ from training.abuse import baselines, export, model
 from training.abuse.evaluate import REVIEW_CAPACITY, is_abuse, ranking_metrics
 from training.abuse.features import CONTEXT, GAIN, InputError
 from training.abuse.scorer import ONNX_FILE, Spec, matrix, quantiles
+from training.abuse.spec import SHIPPED
 from training.common import store
 from training.common.drift import reference_statistics
 from training.common.model_card import table as md_table
@@ -22,7 +23,6 @@ from training.common.model_card import table as md_table
 MODEL_NAME = "abuse"
 TEST_SHARE = 0.3
 METRICS = ["roc_auc", "pr_auc", "precision_at_k"]
-SHIPPED = "autoencoder + reward residual"
 Progress = Callable[[str], None]
 
 
@@ -98,15 +98,8 @@ def train(features: np.ndarray, labels: pd.Series | None, cols: Columns, seed: i
     return net, report
 
 
-@dataclass(frozen=True)
-class Outcome:
-    report: dict
-    model: store.StoredModel | None
-    run_dir: Path
-
-
 def run(frame: pd.DataFrame, cols: Columns, source: str, synthetic: bool, runs_dir: Path, progress: Progress,
-        seed: int = 0, epochs: int = model.EPOCHS, k: int = REVIEW_CAPACITY) -> Outcome:
+        seed: int = 0, epochs: int = model.EPOCHS, k: int = REVIEW_CAPACITY) -> store.TrainOutcome:
     features = matrix(frame, cols.features)
     net, report = train(features, frame[cols.label] if cols.label else None, cols, seed, epochs, k, progress)
     spec = Spec(cols.features, cols.gain, cols.context, report.pop("train_score_quantiles"))
@@ -132,7 +125,7 @@ def run(frame: pd.DataFrame, cols: Columns, source: str, synthetic: bool, runs_d
                       "synthetic": str(synthetic).lower(), "evaluated": str(report["test"] is not None).lower()}
             stored = store.register(MODEL_NAME, write, labels, {**report, "id_column": cols.id, "reference": reference}, card)
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, card)
-    return Outcome(report, stored, run_dir)
+    return store.TrainOutcome(report, stored, run_dir)
 
 
 def model_card(report: dict, version: str) -> str:

@@ -51,12 +51,21 @@ def folder_hash(folder: Path) -> str:
 
 
 @dataclass(frozen=True)
-class RunOutcome:
-    """A gated training run (the image models'): why the gate refused it, or the model it registered."""
-    gate_failures: list[str]
+class TrainOutcome:
+    """What every model's training returns: its report (metrics, baselines, the gate's verdict,
+    everything its card says), the model it registered (None when the gate refused it) and the run's
+    folder of card and metrics."""
+    report: dict  # holds "gate_failures" (empty: passed) and "passed_gate"
     model: StoredModel | None
     run_dir: Path
-    report: dict
+
+    @property
+    def gate_failures(self) -> list[str]:
+        return self.report["gate_failures"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.gate_failures
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class StoredModel:
     labels: dict[str, str]
     metadata: dict
     path: Path
+
+    @property
+    def name(self) -> str:
+        return self.tag.split(":", 1)[0]
 
 
 def register(

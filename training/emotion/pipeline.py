@@ -110,7 +110,7 @@ def save(model, onnx_path: Path):
     return write
 
 
-def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Progress) -> store.RunOutcome:
+def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Progress) -> store.TrainOutcome:
     synthetic = bool(data_dir) and (Path(data_dir) / data.MARKER).exists()
     fine: TrainResult | None = train(data_dir, config, progress) if data_dir else None
     model = fine.model if fine else export.load()
@@ -146,5 +146,5 @@ def run(data_dir: Path | None, config: TrainConfig, runs_dir: Path, progress: Pr
             report["source"] = source
             stored = store.register(MODEL_NAME, save(model, onnx_path), labels, report, lambda v: model_card(report, v))
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
-    return store.RunOutcome(failures, stored, run_dir, report)
+    return store.TrainOutcome(report, stored, run_dir)
 

@@ -1,5 +1,24 @@
 """The emotion model's contract with the platform (faces and seven emotions per webcam frame; an emotion report per playtest video)."""
 
-from training.common.contract import ModelSpec
+from training.common.contract import Metric, ModelSpec, Resources, Route, Scaling
 
-SPEC = ModelSpec(name="emotion", service="bentos.emotion.service:Emotion", port=3002)
+SPEC = ModelSpec(
+    name="emotion",
+    service="bentos.emotion.service:Emotion",
+    port=3002,
+    summary="faces and seven emotions per webcam frame, and an emotion report per playtest video",
+    routes=(Route("/predict"), Route("/stream"), Route("/report", interactive=False), Route("/report/html", interactive=False)),
+    latency_objective_s=1.0,  # live frames arrive at 2 a second; /predict takes up to 16 images
+    input_kind="images",
+    metrics=(Metric(("detection", "lfw_face_recall"), "face recall", "higher"),
+             Metric(("detection", "photos_exact_count"), "photos counted exactly", "higher"),
+             Metric(("fine_tuning", "metrics", "macro_f1"), "macro-F1", "higher")),
+    resources=Resources(cpu="1", memory="512Mi", cpu_limit="2", memory_limit="1Gi"),
+    scaling={"staging": Scaling(1, 2), "prod": Scaling(2, 8, Resources(cpu="2", memory="1Gi", cpu_limit="2", memory_limit="1Gi"))},
+    examples=(
+        """curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@face.jpg""",
+        """live, frame by frame: curl -s -H "X-API-Key: $KEY" {url}/stream -F session_id=test-1 -F frame=0 -F image=@frame.jpg""",
+        """a session report: curl -s -H "X-API-Key: $KEY" {url}/report -F video=@session.mp4""",
+        """as a page: curl -s -H "X-API-Key: $KEY" {url}/report/html -F video=@session.mp4 -o report.html""",
+    ),
+)

@@ -210,7 +210,7 @@ def tuned(data_yaml: Path, epochs: int, image_size: int, scratch: Path, progress
                      "image_size": image_size, "test": held_out(data_yaml, models)}
 
 
-def run(data_yaml: Path | None, epochs: int, image_size: int, runs_dir: Path, progress: Progress) -> store.RunOutcome:
+def run(data_yaml: Path | None, epochs: int, image_size: int, runs_dir: Path, progress: Progress) -> store.TrainOutcome:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         report: dict = {"model": MODEL_NAME, "min_confidence": detector.MIN_CONFIDENCE, "git_sha": store.git_sha()}
@@ -235,4 +235,4 @@ def run(data_yaml: Path | None, epochs: int, image_size: int, runs_dir: Path, pr
                       "synthetic": str(bool(fine and fine["synthetic"])).lower()}
             stored = store.register(MODEL_NAME, save(onnx_path), labels, report, lambda v: model_card(report, v))
         run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
-    return store.RunOutcome(failures, stored, run_dir, report)
+    return store.TrainOutcome(report, stored, run_dir)

@@ -24,14 +24,6 @@ class DataRef:
     hash: str
 
 
-@dataclass(frozen=True)
-class RunOutcome:
-    result: TrainResult
-    model: store.StoredModel | None  # None when the gate refused the model
-    run_dir: Path
-    report: dict  # the summary, plus where the run went and the registered tag
-
-
 def summary(result: TrainResult, data: DataRef, git_sha: str) -> dict:
     """The JSON object `playserve train spend --json` prints, also kept in the model's metadata."""
     return {
@@ -91,7 +83,7 @@ Result: {"passed" if result.passed else "FAILED: " + "; ".join(result.gate_failu
 """
 
 
-def run(table_: pd.DataFrame, data: DataRef, config: TrainConfig, runs_dir: Path, progress: Progress) -> RunOutcome:
+def run(table_: pd.DataFrame, data: DataRef, config: TrainConfig, runs_dir: Path, progress: Progress) -> store.TrainOutcome:
     result = train(table_, config, progress)
     sha = store.git_sha()
     report = summary(result, data, sha)
@@ -102,4 +94,4 @@ def run(table_: pd.DataFrame, data: DataRef, config: TrainConfig, runs_dir: Path
         metadata = {**report, "features": result.model.spec.to_dict(), "reference": result.reference, "id_column": config.id}
         stored = store.register(MODEL_NAME, result.model.save, labels, metadata, lambda v: model_card(result, data, sha, v))
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(result, data, sha, v))
-    return RunOutcome(result=result, model=stored, run_dir=run_dir, report=report)
+    return store.TrainOutcome(report, stored, run_dir)

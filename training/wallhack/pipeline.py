@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,16 +18,6 @@ MIN_ROC_AUC = 0.9
 MAX_PARITY_DIFFERENCE = 1e-4  # logits; the decision threshold is a probability, so this is far below any effect
 PRECISION_KEY = f"precision_at_{round(TARGET_RECALL * 100)}_recall"
 METRIC_COLUMNS = ["roc_auc", "pr_auc", PRECISION_KEY, "recall", "false_positive_rate", "held_out_style_recall"]
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    result: TrainResult
-    gate_failures: list[str]
-    parity: float
-    model: store.StoredModel | None
-    run_dir: Path
-    report: dict
 
 
 def gate(result: TrainResult, parity: float) -> list[str]:
@@ -113,7 +102,7 @@ def save(result: TrainResult, onnx_path: Path):
     return write
 
 
-def run(config: TrainConfig, runs_dir: Path, progress: Progress) -> RunOutcome:
+def run(config: TrainConfig, runs_dir: Path, progress: Progress) -> store.TrainOutcome:
     result = train(config, progress)
     progress("exporting to ONNX")
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,4 +118,4 @@ def run(config: TrainConfig, runs_dir: Path, progress: Progress) -> RunOutcome:
             labels = {"git_sha": sha, "data_hash": "synthetic-seed-" + str(config.seed), "stage": store.STAGE_CANDIDATE, "synthetic": "true"}
             stored = store.register(MODEL_NAME, save(result, onnx_path), labels, report, lambda v: model_card(report, v))
     run_dir = store.record_run(runs_dir, MODEL_NAME, stored, report, lambda v: model_card(report, v))
-    return RunOutcome(result, failures, parity, stored, run_dir, report)
+    return store.TrainOutcome(report, stored, run_dir)
