@@ -1,7 +1,6 @@
 """Grafana dashboards as code: an overview across models and one dashboard per model, written
-to monitoring/dashboards/ and shipped to the cluster as ConfigMaps for Grafana's sidecar.
-
-    .venv/bin/python -m playserve.dashboards      # regenerate after changing this file
+to monitoring/dashboards/ by `playserve generate` and shipped to the cluster as ConfigMaps for
+Grafana's sidecar.
 
 Every query selects on `namespace=~"$namespace"`: one namespace per environment in the cluster
 (playserve-staging, playserve-prod), playserve-local for the run command's Prometheus."""
@@ -213,14 +212,3 @@ def render(board: dict) -> str:
 
 def targets(board: dict) -> list[dict]:
     return [target for panel in board["panels"] for target in panel.get("targets", [])]
-
-
-def main() -> None:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    for name, board in dashboards().items():
-        (OUTPUT / name).write_text(render(board))
-        print(f"wrote {OUTPUT / name}: {len(targets(board))} queries")
-
-
-if __name__ == "__main__":
-    main()

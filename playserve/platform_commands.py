@@ -1,4 +1,4 @@
-"""Platform verbs: `playserve models`, `up`, `validate`, `scan`, `keys`, `registry`."""
+"""Platform verbs: `playserve models`, `generate`, `up`, `validate`, `scan`, `keys`, `registry`."""
 
 from __future__ import annotations
 
@@ -127,6 +127,20 @@ def registry_down():
     from playserve.registry import LocalRegistry
 
     err.print("stopped" if LocalRegistry(REGISTRY_HOME).down() else "not running")
+
+
+@app.command("generate")
+def generate(check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a generated file is stale.")] = False):
+    """Write every file derived from the model specs: dashboards, the latency alert, Argo pipelines,
+    the kustomizations that list them and the CI delivery matrix."""
+    from playserve import generate as generated
+
+    changed = generated.stale() if check else generated.write()
+    for path in changed:
+        err.print(f"{'stale' if check else 'wrote'} {path}")
+    print(json.dumps({"generated": len(generated.derived()), "stale" if check else "written": [str(p) for p in changed]}))
+    if check and changed:
+        raise fail("generated files are stale: run `playserve generate`", code=1)
 
 
 @app.command("up")
