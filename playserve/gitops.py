@@ -14,7 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-ENVIRONMENTS = ("staging", "prod")
+from playserve import catalog
+from training.common.contract import ENVIRONMENTS
 TAG_LINE = re.compile(r"^(?P<indent>\s+newTag:\s*)(?P<tag>[^\s#]+)(?P<rest>.*)$", re.MULTILINE)
 DIGEST_LINE = re.compile(r"^\s+digest:\s*(?P<digest>sha256:[0-9a-f]{64})\s*\n", re.MULTILINE)
 
@@ -41,8 +42,8 @@ def overlay(repo: Path, model: str, env: str) -> Path:
     """The overlay kustomization of a model in an environment, or a clear refusal."""
     if env not in ENVIRONMENTS:
         raise GitOpsError(f"env: unknown environment {env!r}; known: {', '.join(ENVIRONMENTS)}")
-    if not (repo / "manifests" / "base" / model).is_dir():
-        known = sorted(p.name for p in (repo / "manifests" / "base").iterdir() if p.is_dir())
+    known = catalog.discover(repo)  # the models of the repository being changed, which may be a clone
+    if model not in known:
         raise GitOpsError(f"model: unknown model {model!r}; known: {', '.join(known)}")
     path = repo / "manifests" / "overlays" / env / model / "kustomization.yaml"
     if not path.is_file():

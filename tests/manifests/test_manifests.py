@@ -158,8 +158,8 @@ def test_overlays_hold_only_the_delta(model):
         assert [i["name"] for i in kustomization["images"]] == [f"playserve/{model}"]  # the one place a tag lives
         image = kustomization["images"][0]
         assert "newTag" in image and (image["newTag"] == "unreleased" or image["digest"].startswith("sha256:"))  # deploys pin digests
-    base = yaml.safe_load((REPO_ROOT / f"manifests/base/{model}/{model}-deployment.yaml").read_text())
-    assert ":" not in base["spec"]["template"]["spec"]["containers"][0]["image"]  # no tag in base
+    base = next(o for o in render(REPO_ROOT / f"manifests/base/{model}") if o["kind"] == "Deployment")
+    assert base["spec"]["template"]["spec"]["containers"][0]["image"] == f"playserve/{model}"  # no tag in base
 
 
 def selects(selector: dict, labels: dict) -> bool:
@@ -278,3 +278,21 @@ def test_pipeline_runs_the_stages_in_order(model):
                      "push": "build", "bump-staging": "push"}
     scripts = {t["name"]: t["container"]["args"][0] for t in spec["templates"] if "container" in t}
     assert f"playserve train {model}" in scripts["train-gate-register"] and f"open-bump.sh {model} staging" in scripts["bump-staging"]
+
+
+@pytest.mark.parametrize("model", catalog.names())
+def test_each_model_renders_its_spec_s_values_from_the_one_shape(model):
+    """base/<model> is base/model-service renamed, with the spec's size, scratch, drain time and replicas."""
+    spec = catalog.spec(model)
+    for env in ("staging", "prod"):
+        objects = {o["kind"]: o for o in render(OVERLAYS / env / model) if o["metadata"]["name"] == model}
+        assert set(objects) == {"Deployment", "Service", "ServiceMonitor", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"}
+        pod = objects["Deployment"]["spec"]["template"]["spec"]
+        size = spec.scaling[env].resources or spec.resources
+        assert pod["containers"][0]["resources"] == {"requests": {"cpu": size.cpu, "memory": size.memory},
+                                                     "limits": {"cpu": size.cpu_limit, "memory": size.memory_limit}}
+        assert pod["terminationGracePeriodSeconds"] == spec.drain_s and pod["volumes"][0]["emptyDir"]["sizeLimit"] == spec.scratch
+        hpa = objects["HorizontalPodAutoscaler"]["spec"]
+        assert (hpa["minReplicas"], hpa["maxReplicas"], hpa["scaleTargetRef"]["name"]) == (spec.scaling[env].min_replicas, spec.scaling[env].max_replicas, model)
+        assert objects["ServiceMonitor"]["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": model}
+        assert (objects["Service"]["spec"].get("sessionAffinity") == "ClientIP") == bool(spec.sticky_sessions_s)

@@ -60,3 +60,22 @@ def test_the_delivery_matrix_and_the_argo_kustomization_list_every_model():
     assert workflow["jobs"]["release"]["strategy"]["matrix"]["model"] == catalog.names()
     resources = yaml.safe_load(generate.argo_kustomization())["resources"]
     assert resources == [f"{m}-{kind}.yaml" for m in catalog.names() for kind in ("training-workflowtemplate", "retraining-cronworkflow")]
+
+
+def test_generation_keeps_the_image_a_deploy_wrote(tmp_path):
+    _copy(tmp_path)
+    overlay = tmp_path / "manifests/overlays/prod/spend/kustomization.yaml"
+    digest = "sha256:" + "ab" * 32
+    deployed = overlay.read_text().replace("newTag: unreleased", f"newTag: 20261202-abc1234\n    digest: {digest}")
+    overlay.write_text(deployed)
+    assert generate.stale(tmp_path) == []  # a deploy commit does not make the generated files stale
+    spec_change = generate.derived(tmp_path)[overlay.relative_to(tmp_path)]
+    assert f"newTag: 20261202-abc1234\n    digest: {digest}" in spec_change
+
+
+def test_a_new_model_gets_an_unreleased_image_in_each_overlay():
+    from playserve import model_manifests
+
+    spec = catalog.spec("wallhack")
+    block = model_manifests.images_block(spec, "staging", None)
+    assert yaml.safe_load(block)["images"] == [{"name": "playserve/wallhack", "newName": "127.0.0.1:5000/playserve/wallhack", "newTag": "unreleased"}]

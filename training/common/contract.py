@@ -68,6 +68,9 @@ class ModelSpec:
     scaling: dict[str, Scaling]  # per environment in ENVIRONMENTS
     examples: tuple[str, ...]  # shell commands that call it; {url} is the service's address, $KEY the caller's API key
     components: tuple[str, ...] = ()  # services it needs beside it: "redis"
+    scratch: str = "1Gi"  # the pod's writable /tmp (uploads in flight, Prometheus' multiprocess files)
+    drain_s: int = 30  # how long a stopping pod may finish the requests it has (terminationGracePeriodSeconds)
+    sticky_sessions_s: int | None = None  # a caller's requests go to one pod for this long (state kept in the pod's memory)
 
     @property
     def version_env(self) -> str:

@@ -13,7 +13,10 @@ SPEC = ModelSpec(
     metrics=(Metric(("real_photos", "summary", "yolo", "exact_count"), "photos counted exactly", "higher"),
              Metric(("fine_tuning", "test", "fine-tuned", "map50_95"), "mAP50-95", "higher")),
     resources=Resources(cpu="1", memory="1Gi", cpu_limit="2", memory_limit="2Gi"),
+    # prod: one replica sustains the stated daily volume (load/results/bench-person.md), two for availability; requests = limits: Guaranteed QoS
     scaling={"staging": Scaling(1, 2), "prod": Scaling(2, 8, Resources(cpu="2", memory="1Gi", cpu_limit="2", memory_limit="1Gi"))},
+    scratch="4Gi",  # an uploaded recording (up to 2 GiB) lives here for its request only
+    drain_s=120,  # a recording's report in flight finishes
     examples=(
         """curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@camera.jpg   (people, how many face the screen)""",
         """a recording's audience: curl -s -H "X-API-Key: $KEY" {url}/video -F video=@recording.mp4""",
