@@ -75,7 +75,8 @@ def wallhack_workload(tag: str) -> tuple[str, Workload]:
     """One generated screenshot per request (every size, format and quality the generator draws);
     bare: decode, letterbox and ONNX Runtime on a batch, as the service does them."""
     from training.common.store import get
-    from training.wallhack import data, onnx_model, preprocess
+    from training.wallhack import data
+    from training.wallhack.serving import onnx_model, preprocess
 
     stored = get(tag)
     session = onnx_model.session(stored.path / onnx_model.ONNX_FILE)
@@ -100,7 +101,7 @@ def emotion_workload(tag: str) -> tuple[str, Workload]:
 
     from training.common.images import decode
     from training.common.store import get
-    from training.emotion.analysis import Analyser
+    from training.emotion.serving.analysis import Analyser
     from training.emotion.real_faces import photos
 
     stored = get(tag)
@@ -127,7 +128,8 @@ def session_video_report(analyser, url: str) -> dict:
     """Seconds to report on a 10-minute session video (480x480, 15 frames/s, MP4) at the default
     sampled rate: in process, then through the running service's /report."""
     from training.common import video
-    from training.emotion import sample_video, session
+    from training.emotion import sample_video
+    from training.emotion.serving import session
 
     with tempfile.TemporaryDirectory() as tmp:
         path = sample_video.write(Path(tmp) / "session.mp4", SESSION_MINUTES * 60, fps=15, size=480)
@@ -158,7 +160,7 @@ def person_workload(tag: str) -> tuple[str, Workload]:
     from training.common.sample_video import fit
     from training.common.store import get
     from training.person import photos
-    from training.person.audience import Audience
+    from training.person.serving.audience import Audience
 
     stored = get(tag)
     audience = Audience(stored.path)
@@ -191,8 +193,8 @@ def abuse_workload(tag: str) -> tuple[str, Workload]:
     """One user's feature window per request (generated users); bare: the ONNX scorer on a batch,
     as the service calls it. Extra: users scored per second in 100-window requests (a nightly job's
     way), and game events ingested per second into Redis, bare and served."""
-    from training.abuse import data, features
-    from training.abuse.scorer import Scorer
+    from training.abuse.serving import data, features
+    from training.abuse.serving.scorer import Scorer
     from training.common.store import get
 
     stored = get(tag)
@@ -242,7 +244,7 @@ def events_ingested(url: str, events) -> dict:
     """Events per second into the online store: OnlineStore.ingest in process on the whole log,
     and POST /events in 500-event requests from 4 clients, each mode under its own user ids."""
     from playserve.local_redis import ENV
-    from training.abuse.online import OnlineStore
+    from training.abuse.serving.online import OnlineStore
 
     start = time.perf_counter()
     OnlineStore.from_url(os.environ[ENV]).ingest(events.assign(user_id="bare-" + events["user_id"]))

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from training.abuse.data import KINDS
+from training.abuse.serving.data import KINDS
 
 MAX_WINDOWS_PER_REQUEST = 10_000   # also the adaptive batch cap
 MAX_EVENTS_PER_REQUEST = 10_000
@@ -28,7 +28,7 @@ def window_record(features: list[str], id_column: str) -> type[BaseModel]:
 
 
 class Event(BaseModel):
-    """One game event, as the event stream sends it (see training/abuse/data.py for the kinds)."""
+    """One game event, as the event stream sends it (see training/abuse/serving/data.py for the kinds)."""
     model_config = ConfigDict(extra="forbid")
     user_id: Annotated[str, Field(min_length=1, max_length=128)]
     time: Annotated[float, Field(ge=0, le=4e9, allow_inf_nan=False, description="seconds since the game's epoch")]

@@ -19,9 +19,9 @@ from bentos.common import batching, limits
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics
 from training.common.integrity import verified
-from training.abuse.features import FEATURES, InputError
-from training.abuse.online import OnlineStore
-from training.abuse.scorer import FLAG_PERCENTILE, Scorer, Scores
+from training.abuse.serving.features import FEATURES, InputError
+from training.abuse.serving.online import OnlineStore
+from training.abuse.serving.scorer import FLAG_PERCENTILE, Scorer, Scores
 
 # Resolve "latest" once, so every worker serves the same exact version.
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_ABUSE_MODEL", "abuse:latest")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from training.emotion.expression import EMOTIONS
+from training.emotion.serving.expression import EMOTIONS
 
 MAX_IMAGES_PER_REQUEST = 16
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"

@@ -25,8 +25,8 @@ from bentos.emotion.sessions import OutOfOrder, Sessions
 from training.common.integrity import verified
 from training.common import video
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
-from training.emotion import html, session
-from training.emotion.analysis import Analyser, FaceEmotions
+from training.emotion.serving import html, session
+from training.emotion.serving.analysis import Analyser, FaceEmotions
 
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_EMOTION_MODEL", "emotion:latest")))
 

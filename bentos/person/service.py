@@ -26,7 +26,7 @@ from training.common.integrity import verified
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.common.video import DEFAULT_RATE, MAX_RATE, MIN_RATE, VideoError
 from training.common.video import MAX_BYTES as MAX_VIDEO_BYTES
-from training.person import audience, detector
+from training.person.serving import audience, detector
 
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest")))
 MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST

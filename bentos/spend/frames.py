@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from training.spend.features import FeatureSpec
+from training.spend.serving.features import FeatureSpec
 
 
 def records_to_frame(records: Sequence[BaseModel], spec: FeatureSpec) -> pd.DataFrame:

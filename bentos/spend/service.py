@@ -16,9 +16,9 @@ from bentos.spend import schemas
 from bentos.spend.frames import records_to_frame
 from bentos.spend.tables import UploadError, read_upload
 from training.common.integrity import verified
-from training.spend.features import FeatureSpec, SchemaError
-from training.spend.model import SpendModel
-from training.spend.nudge import BOOTSTRAP_SAMPLES, nudge_effect
+from training.spend.serving.features import FeatureSpec, SchemaError
+from training.spend.serving.model import SpendModel
+from training.spend.serving.nudge import BOOTSTRAP_SAMPLES, nudge_effect
 
 # Resolve "latest" once, so every worker serves the same exact version.
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_SPEND_MODEL", "spend:latest")))

@@ -20,8 +20,8 @@ from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.wallhack import schemas
 from training.common.integrity import verified
-from training.wallhack import explain as occlusion
-from training.wallhack import onnx_model, preprocess
+from training.wallhack.serving import explain as occlusion
+from training.wallhack.serving import onnx_model, preprocess
 
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_WALLHACK_MODEL", "wallhack:latest")))
 # Frames per ONNX call; a request bigger than this would be refused by the batcher.

@@ -5,7 +5,7 @@ receives (answered 400 naming the field; counted as success here).
 
     .venv/bin/locust -f load/locust/abuse.py --headless -u 8 -r 8 -t 60s --host http://127.0.0.1:3000
 
-Payloads come from the training generator (training/abuse/data.py): its users' feature windows, and
+Payloads come from the training generator (training/abuse/serving/data.py): its users' feature windows, and
 its event log replayed in time order under fresh user ids, so that load never writes over the
 windows of the users a test or a person is looking at."""
 
@@ -19,7 +19,7 @@ import orjson
 from locust import HttpUser, between, task
 
 from playserve.api_keys import client_key
-from training.abuse import data, features
+from training.abuse.serving import data, features
 
 POPULATION = data.generate(400, seed=11)
 WINDOWS = orjson.loads(features.labelled_table(POPULATION.events, POPULATION.users).drop(columns=data.LABEL).to_json(orient="records"))

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import assert_locked_down, podman, post, run_cli, staging_pod
-from training.abuse.features import FEATURES
-from training.abuse.scorer import Scorer
+from training.abuse.serving.features import FEATURES
+from training.abuse.serving.scorer import Scorer
 from training.common.store import get
 
 

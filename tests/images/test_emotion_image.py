@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.common.images import decode
 from training.common.store import get
-from training.emotion.analysis import Analyser
+from training.emotion.serving.analysis import Analyser
 from training.emotion.real_faces import photos
 
 

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.common.store import get
 from training.person import photos
-from training.person.audience import Audience
+from training.person.serving.audience import Audience
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import assert_locked_down, pod_log, podman, post, run_cli, staging_pod
 from training.common.store import get
-from training.wallhack import data, onnx_model, preprocess
+from training.wallhack import data
+from training.wallhack.serving import onnx_model, preprocess
 
 
 @pytest.fixture(scope="module")

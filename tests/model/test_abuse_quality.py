@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from training.abuse import export, model, pipeline
-from training.abuse.features import InputError
-from training.abuse.scorer import Scorer, matrix, percentile
+from training.abuse.serving.features import InputError
+from training.abuse.serving.scorer import Scorer, matrix, percentile
 from training.abuse.scoring import score_table
 from training.common import store
 

@@ -11,8 +11,9 @@ import numpy as np
 
 from tests.conftest import run_cli
 from training.common.store import get
-from training.emotion import expression, pipeline, real_faces
-from training.emotion.analysis import Analyser
+from training.emotion import pipeline, real_faces
+from training.emotion.serving import expression
+from training.emotion.serving.analysis import Analyser
 
 
 def test_detection_on_real_photos_beats_the_haar_cascade(emotion_trained):

@@ -11,8 +11,9 @@ import numpy as np
 
 from tests.conftest import run_cli
 from training.common.store import get
-from training.person import detector, export, photos
-from training.person.audience import Audience
+from training.person import export, photos
+from training.person.serving import detector
+from training.person.serving.audience import Audience
 from training.person.pipeline import packaged_weights
 
 

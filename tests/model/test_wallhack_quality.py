@@ -4,7 +4,9 @@ registered with a model card that says the data is synthetic."""
 
 from __future__ import annotations
 
-from training.wallhack import data, export, onnx_model, pipeline, preprocess
+from training.wallhack import data, export, pipeline
+
+from training.wallhack.serving import onnx_model, preprocess
 
 
 def test_beats_the_colour_edge_baseline_on_held_out_frames(wallhack_trained):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import post, run_cli, start_server, stop_server
-from training.abuse.features import FEATURES
+from training.abuse.serving.features import FEATURES
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from schemathesis.generation.modes import GenerationMode
 from load.results_file import RESULTS
 from playserve import catalog
 from tests.conftest import AUTH, REPO, png_claiming
-from training.abuse.features import FEATURES
+from training.abuse.serving.features import FEATURES
 
 GENERATED_PER_MODE = 25  # examples per operation and generation mode (derandomized: the same each run)
 A_URL = "http://169.254.169.254/latest/meta-data/"  # the server must never fetch what a client names

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import png_claiming, post
 from training.emotion import real_faces, sample_video
-from training.emotion.expression import EMOTIONS
+from training.emotion.serving.expression import EMOTIONS
 
 
 def jpeg(rgb) -> bytes:

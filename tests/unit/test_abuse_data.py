@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.abuse import data, features
+from training.abuse.serving import data, features
 
 
 @pytest.fixture(scope="module")

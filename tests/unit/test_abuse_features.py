@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.abuse import data, features
+from training.abuse.serving import data, features
 from training.abuse.evaluate import is_abuse, ranking_metrics
 from training.abuse.pipeline import columns
 

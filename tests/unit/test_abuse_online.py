@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import redis
 
-from training.abuse import data, features
-from training.abuse.online import OnlineStore
+from training.abuse.serving import data, features
+from training.abuse.serving.online import OnlineStore
 
 
 @pytest.fixture()

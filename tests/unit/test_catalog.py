@@ -7,6 +7,7 @@ import ast
 import re
 
 import pytest
+import yaml
 
 from playserve import catalog
 from playserve.paths import REPO_ROOT
@@ -148,3 +149,24 @@ def test_the_repository_root_and_local_state_are_defined_in_one_place():
     places = sorted(str(p.relative_to(REPO_ROOT)) for tree in ("playserve", "training", "bentos", "load")
                     for p in (REPO_ROOT / tree).rglob("*.py") if definition.search(p.read_text()))
     assert places == ["playserve/paths.py"]
+
+
+def _imports(path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+@pytest.mark.parametrize("model", catalog.names())
+def test_a_service_image_ships_one_subpackage_of_its_model_s_training_folder(model):
+    """The service and its serving subpackage import only training/<model>/serving/ of their model's
+    folder, and the bentofile includes that subpackage whole (no file list to keep in step)."""
+    files = [*(REPO_ROOT / "bentos" / model).glob("*.py"), *(REPO_ROOT / "training" / model / "serving").glob("*.py")]
+    own = {name for path in files for name in _imports(path) if name.startswith(f"training.{model}.")}
+    assert own and all(name.startswith(f"training.{model}.serving.") for name in own), sorted(own)
+    includes = yaml.safe_load((REPO_ROOT / "bentos" / model / "bentofile.yaml").read_text())["include"]
+    assert [i for i in includes if i.startswith(f"training/{model}/")] == [f"training/{model}/__init__.py", f"training/{model}/serving/"]

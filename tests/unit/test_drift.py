@@ -7,7 +7,7 @@ import pytest
 
 from training.common.drift import DriftWindow, psi, reference_shares, reference_statistics, window_shares
 from training.spend import data
-from training.spend.features import infer_spec
+from training.spend.serving.features import infer_spec
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from training.emotion import export, expression, real_faces
+from training.emotion import export, real_faces
+
+from training.emotion.serving import expression
 from training.common.faces import MIN_CONFIDENCE, FaceDetector, HaarDetector, packaged_detector
 from training.common.tracking import iou
 

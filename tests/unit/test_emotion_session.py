@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bentos.emotion.sessions import OutOfOrder, Sessions
-from training.emotion import html, report
-from training.emotion.expression import EMOTIONS
+from training.emotion.serving import html, report
+from training.emotion.serving.expression import EMOTIONS
 from training.common.tracking import MAX_GAP_S, Tracker
 
 HAPPY, SAD, NEUTRAL = (np.eye(len(EMOTIONS))[EMOTIONS.index(e)] for e in ("happy", "sad", "neutral"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from training.emotion import data, export, pipeline, train
-from training.emotion.expression import EMOTIONS, INPUT_SIZE
+from training.emotion.serving.expression import EMOTIONS, INPUT_SIZE
 
 
 def test_generated_folder_has_every_emotion_and_marks_itself(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.spend.features import FeatureSpec, SchemaError, infer_spec, to_model_frame
+from training.spend.serving.features import FeatureSpec, SchemaError, infer_spec, to_model_frame
 
 
 def table():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from training.spend.nudge import bootstrap_means, nudge_effect
+from training.spend.serving.nudge import bootstrap_means, nudge_effect
 
 
 def test_bootstrap_interval_covers_the_mean_and_shrinks_with_n():

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.person import attention, audience, data, dataset, detector, evaluate
-from training.person.detector import Letterboxed, Person
+from training.person import data, dataset, evaluate
+
+from training.person.serving import attention, audience, detector
+from training.person.serving.detector import Letterboxed, Person
 
 
 def output(rows: list[tuple]) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 from bentos.spend.frames import records_to_frame
 from bentos.spend.schemas import outcome_record, user_record
 from training.spend import data
-from training.spend.features import infer_spec, to_model_frame
+from training.spend.serving.features import infer_spec, to_model_frame
 
 FRAME = data.generate(50, seed=3).frame
 SPEC = infer_spec(FRAME, exclude={data.ID, data.TARGET, data.GROUP})

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from training.spend import data
-from training.spend.features import SchemaError
-from training.spend.model import SpendModel, TargetTransform
+from training.spend.serving.features import SchemaError
+from training.spend.serving.model import SpendModel, TargetTransform
 from training.spend.train import TrainConfig, control_rows, gate, split, train
 
 

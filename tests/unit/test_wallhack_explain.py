@@ -3,8 +3,8 @@ cell lands in the uploaded image's pixels."""
 
 import numpy as np
 
-from training.wallhack import explain
-from training.wallhack.preprocess import INPUT_SIZE, PAD
+from training.wallhack.serving import explain
+from training.wallhack.serving.preprocess import INPUT_SIZE, PAD
 
 
 def test_each_variant_hides_exactly_one_cell():

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest import png_claiming
-from training.wallhack import data, preprocess
+from training.wallhack import data
+from training.wallhack.serving import preprocess
 
 
 def encoded(image: Image.Image, fmt: str) -> bytes:

@@ -27,7 +27,7 @@ def data(
 ):
     """Synthetic game-economy behaviour: casual players, grinders, payers and traders, and abusers
     (crafting macros, item duplication, exchange gains, reward farming), as per-user window features."""
-    from training.abuse import data, features
+    from training.abuse.serving import data, features
     from training.common.tables import write_table
 
     with user_errors(), progress_display(f"simulating {users:,} users"):
@@ -55,7 +55,8 @@ def train(
 ):
     """Autoencoder and reward-residual scorer (PyTorch, served as ONNX): held-out ROC-AUC, PR-AUC,
     precision at k and recall per abuse type against an IsolationForest and a rule set; gate, register."""
-    from training.abuse import data, features, pipeline
+    from training.abuse import pipeline
+    from training.abuse.serving import data, features
     from training.common.tables import read_table
 
     with user_errors(), progress_display("training abuse") as report:

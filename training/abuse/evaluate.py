@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from training.abuse.data import NORMAL
+from training.abuse.serving.data import NORMAL
 
 REVIEW_CAPACITY = 100  # users a review team checks in a day: the k of precision at k
 

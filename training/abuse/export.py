@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from training.abuse.model import AbuseNet, predict
-from training.abuse.scorer import INPUT, OUTPUTS, session
+from training.abuse.serving.scorer import INPUT, OUTPUTS, session
 
 OPSET = 17
 MAX_SCORE_DIFFERENCE = 1e-4  # relative to the score's scale (1 + |score|)

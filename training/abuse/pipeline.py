@@ -13,8 +13,8 @@ import pandas as pd
 
 from training.abuse import baselines, export, model
 from training.abuse.evaluate import REVIEW_CAPACITY, is_abuse, ranking_metrics
-from training.abuse.features import CONTEXT, GAIN, InputError
-from training.abuse.scorer import ONNX_FILE, Spec, matrix, quantiles
+from training.abuse.serving.features import CONTEXT, GAIN, InputError
+from training.abuse.serving.scorer import ONNX_FILE, Spec, matrix, quantiles
 from training.abuse.spec import SHIPPED
 from training.common import store
 from training.common.drift import reference_statistics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from training.abuse.scorer import Scorer, matrix
+from training.abuse.serving.scorer import Scorer, matrix
 from training.common import store
 from training.common.tables import id_frame
 

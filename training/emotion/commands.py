@@ -88,8 +88,8 @@ def report(
 ):
     """The session's emotion report: a self-contained HTML page with charts (and JSON on request)."""
     from training.common.store import get
-    from training.emotion import html, session
-    from training.emotion.analysis import Analyser
+    from training.emotion.serving import html, session
+    from training.emotion.serving.analysis import Analyser
 
     with user_errors(), progress_display(f"analysing {video.name}"):
         result = session.report(Analyser(get(model).path), video, rate)

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.emotion.expression import EMOTIONS
+from training.emotion.serving.expression import EMOTIONS
 
 SIZE = 96
 MARKER = "GENERATED.txt"  # marks a folder as drawn faces, so training labels its model synthetic

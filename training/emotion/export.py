@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from training.common.keras_runtime import keras
-from training.emotion import expression
+from training.emotion.serving import expression
 
 FER_VERSION = "25.10.3"
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from training.common import store
 from training.common.model_card import table
-from training.emotion import data, export, expression, real_faces
+from training.emotion import data, export, real_faces
+from training.emotion.serving import expression
 from training.common.faces import DETECTOR_FILES, MIN_CONFIDENCE, FaceDetector, HaarDetector, packaged_detector
 from training.emotion.train import Progress, TrainConfig, TrainResult, train
 

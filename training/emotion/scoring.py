@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from training.common.images import ImageError, decode
-from training.emotion import session
-from training.emotion.analysis import Analyser
+from training.emotion.serving import session
+from training.emotion.serving.analysis import Analyser
 from training.common.video import VideoError
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v"}

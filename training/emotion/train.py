@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from training.common.keras_runtime import keras
 from training.emotion import export
-from training.emotion.expression import EMOTIONS, INPUT_SIZE, normalise
+from training.emotion.serving.expression import EMOTIONS, INPUT_SIZE, normalise
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 Progress = Callable[[str], None]

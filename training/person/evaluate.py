@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.person.detector import Person
+from training.person.serving.detector import Person
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 

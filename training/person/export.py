@@ -15,7 +15,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")   # ultralytics must not try the netw
 os.environ.setdefault("YOLO_VERBOSE", "False")  # its progress lines go to stdout, where `--json` answers
 
 from training.common.tracking import iou  # noqa: E402
-from training.person import detector  # noqa: E402
+from training.person.serving import detector  # noqa: E402
 
 OPSET = 17
 PARITY_MIN_IOU = 0.85       # ultralytics letterboxes to a centred rectangle, the service to a top-left square

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from training.person.detector import SIZE, Person
+from training.person.serving.detector import SIZE, Person
 
 NMS_IOU = 0.45
 

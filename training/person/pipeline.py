@@ -18,7 +18,8 @@ from PIL import Image
 from training.common import store
 from training.common.faces import DETECTOR_FILES, FaceDetector, packaged_detector
 from training.common.model_card import table
-from training.person import attention, data, dataset, detector, evaluate, export, photos
+from training.person import data, dataset, evaluate, export, photos
+from training.person.serving import attention, detector
 from training.person.hog import HogDetector
 from training.person.train import fine_tune
 

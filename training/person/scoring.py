@@ -9,7 +9,7 @@ import numpy as np
 
 from training.common import video
 from training.common.images import ImageError, decode
-from training.person import audience
+from training.person.serving import audience
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v"}
 

@@ -7,9 +7,9 @@ import pandas as pd
 
 from training.common import store
 from training.common.tables import id_frame
-from training.spend.features import SchemaError
-from training.spend.model import SpendModel
-from training.spend.nudge import nudge_effect
+from training.spend.serving.features import SchemaError
+from training.spend.serving.model import SpendModel
+from training.spend.serving.nudge import nudge_effect
 
 
 def load(tag: str) -> tuple[store.StoredModel, SpendModel]:

@@ -23,8 +23,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from training.common.drift import reference_statistics
 from training.common.metrics import payer_metrics, regression_metrics
 from training.spend import data as synthetic
-from training.spend.features import FeatureSpec, SchemaError, infer_spec, to_model_frame
-from training.spend.model import SpendModel, TargetTransform
+from training.spend.serving.features import FeatureSpec, SchemaError, infer_spec, to_model_frame
+from training.spend.serving.model import SpendModel, TargetTransform
 
 # Target transforms x objectives compared for the amount regressor (the published study's grid,
 # plus Tweedie). Min-max is a monotone rescaling, so for trees it should tie with identity.

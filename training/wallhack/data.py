@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from training.wallhack import overlays, preprocess, scene
+from training.wallhack import overlays, scene
+
+from training.wallhack.serving import preprocess
 
 STYLES = tuple(overlays.ESP)
 HELD_OUT_STYLE = "skeleton"

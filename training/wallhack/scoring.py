@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.wallhack import onnx_model, preprocess
+from training.wallhack.serving import onnx_model, preprocess
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 BATCH = 32

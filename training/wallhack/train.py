@@ -17,7 +17,9 @@ import torchvision
 from torch import nn
 from torchvision.transforms import v2
 
-from training.wallhack import data, preprocess
+from training.wallhack import data
+
+from training.wallhack.serving import preprocess
 from training.wallhack.baseline import EdgeColourBaseline
 from training.wallhack.evaluate import evaluate, threshold_for_recall
 

@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from training.spend.features import FeatureSpec, to_model_frame
+from training.spend.serving.features import FeatureSpec, to_model_frame
 
 CLASSIFIER_FILE = "payer_classifier.txt"
 REGRESSOR_FILE = "amount_regressor.txt"

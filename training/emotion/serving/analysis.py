@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.emotion import expression
+from training.emotion.serving import expression
 from training.common.faces import MIN_CONFIDENCE, FaceDetector
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pandas as pd
 import redis
 
-from training.abuse.data import ID
-from training.abuse.features import AGGREGATES, InputError, check_events, features, increments, window_of
+from training.abuse.serving.data import ID
+from training.abuse.serving.features import AGGREGATES, InputError, check_events, features, increments, window_of
 
 PREFIX = "abuse"
 KEEP_SECONDS = 3 * 86_400   # wall-clock lifetime of a window's hash: the day, and two to score it late

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.emotion.expression import EMOTIONS
+from training.emotion.serving.expression import EMOTIONS
 
 NEUTRAL = EMOTIONS.index("neutral")
 MOMENTS = 5

@@ -13,8 +13,8 @@ import numpy as np
 from training.common import video
 from training.common.faces import FaceDetector
 from training.common.tracking import Track, Tracker
-from training.person import attention
-from training.person.detector import ONNX_FILE, Person, PersonDetector
+from training.person.serving import attention
+from training.person.serving.detector import ONNX_FILE, Person, PersonDetector
 
 Detect = Callable[[list[np.ndarray]], list[list[Person]]]
 

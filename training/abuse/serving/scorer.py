@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import pandas as pd
 
-from training.abuse.features import InputError
+from training.abuse.serving.features import InputError
 
 INPUT = "features"
 OUTPUTS = ("score", "errors", "residual")

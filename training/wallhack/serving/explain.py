@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.wallhack.preprocess import INPUT_SIZE, PAD
+from training.wallhack.serving.preprocess import INPUT_SIZE, PAD
 
 GRID = 8
 

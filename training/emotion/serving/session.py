@@ -1,4 +1,4 @@
-"""A whole session video -> per-frame faces and the emotion report (training/emotion/report.py)."""
+"""A whole session video -> per-frame faces and the emotion report (training/emotion/serving/report.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from training.common import video
-from training.emotion.analysis import Analyser, FaceEmotions
-from training.emotion.report import Sample, build
+from training.emotion.serving.analysis import Analyser, FaceEmotions
+from training.emotion.serving.report import Sample, build
 from training.common.tracking import Track, Tracker
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from training.emotion.expression import EMOTIONS
+from training.emotion.serving.expression import EMOTIONS
 
 COLOURS = {"angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2b701",
            "sad": "#1f77b4", "surprise": "#2ca02c", "neutral": "#b0b0b0"}

@@ -3,7 +3,7 @@
 Both paths go through the same two steps: events -> AGGREGATES (sums a store can keep per user and
 window: counts, values, gains and the sums that give the regularity of each kind's timing) ->
 `features`. Batch training folds a whole log with pandas (`aggregate`); the online store adds each
-event's `increments` as it arrives (training/abuse/online.py). Equal aggregates give equal
+event's `increments` as it arrives (training/abuse/serving/online.py). Equal aggregates give equal
 features, which tests check against a real Redis.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.abuse.data import ACTIVITIES, DAY_SECONDS, EVENT_COLUMNS, ID, KINDS, LABEL
+from training.abuse.serving.data import ACTIVITIES, DAY_SECONDS, EVENT_COLUMNS, ID, KINDS, LABEL
 
 WINDOW_SECONDS = DAY_SECONDS   # tumbling windows: a day of play is one row
 TIMED = ("craft", "reward", "drop", "sale")  # kinds whose timing regularity is a feature (scripts are regular)
