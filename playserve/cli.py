@@ -40,3 +40,7 @@ assemble()
 
 def main() -> None:  # pragma: no cover - console script entry point
     sys.exit(app())
+
+
+if __name__ == "__main__":  # python -m playserve.cli: the same CLI from a checkout without the console script
+    main()

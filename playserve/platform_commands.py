@@ -1,4 +1,4 @@
-"""Platform verbs: `playserve models`, `generate`, `up`, `validate`, `scan`, `keys`, `registry`."""
+"""Platform verbs: `playserve models`, `generate`, `new`, `up`, `validate`, `scan`, `keys`, `registry`."""
 
 from __future__ import annotations
 
@@ -141,6 +141,20 @@ def generate(check: Annotated[bool, typer.Option("--check", help="Change nothing
     print(json.dumps({"generated": len(generated.derived()), "stale" if check else "written": [str(p) for p in changed]}))
     if check and changed:
         raise fail("generated files are stale: run `playserve generate`", code=1)
+
+
+@app.command("new")
+def new(name: Annotated[str, typer.Argument(help="The model's name: lowercase letters and digits.")]):
+    """Scaffold a working model (a tabular classifier on a data set scikit-learn ships) in
+    training/NAME/ and bentos/NAME/, then write every derived file (`playserve generate`)."""
+    from playserve import scaffold
+
+    with user_errors():
+        written = scaffold.new(name)
+    for path in written:
+        err.print(f"wrote {path}")
+    err.print(f"next: playserve train {name} && playserve serve {name}")
+    print(json.dumps({"model": name, "written": [str(p) for p in written]}))
 
 
 @app.command("up")

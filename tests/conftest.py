@@ -183,6 +183,29 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
+def server_of(request, tmp_path_factory):
+    """model -> its running Server, for tests parametrised over the catalog: the model's own
+    `<model>_server` fixture where this file defines one, else the model trained on its defaults
+    (`playserve train NAME`) and served, which is all a new model needs."""
+    import json
+
+    started = {}
+
+    def get(model: str) -> Server:
+        if model not in started:
+            try:
+                started[model] = request.getfixturevalue(f"{model}_server")
+            except pytest.FixtureLookupError:
+                report = json.loads(run_cli("train", model, "--runs-dir", str(tmp_path_factory.mktemp("runs")), "--json").stdout)
+                server = start_server(model, report["tag"], tmp_path_factory.mktemp("server") / f"{model}.log")
+                request.addfinalizer(lambda: stop_server(server.process))
+                started[model] = server
+        return started[model]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def spend_server(trained, tmp_path_factory):
     server = start_server("spend", trained.model.tag, tmp_path_factory.mktemp("server") / "spend.log")
     yield server

@@ -53,7 +53,7 @@ def test_push_then_deploy_the_real_image(built, tmp_path):
                                      "GIT_COMMITTER_NAME": "CI", "GIT_COMMITTER_EMAIL": "ci@playserve.test"})
         assert result.returncode == 0, result.stderr
         message = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=clone, capture_output=True, text=True).stdout
-        assert built["model_tag"] in message and "rmse=" in message  # metrics come from the model store
+        assert built["model_tag"] in message and "Metrics: RMSE " in message and "payer AUC " in message  # spend's own, from the model store
     finally:
         run_cli("registry", "down", env=env)
 

@@ -9,6 +9,8 @@ import os
 import pytest
 
 from load import bench
+from load.workloads import abuse as abuse_workload
+from load.workloads import emotion as emotion_workload
 from playserve import local_redis
 
 
@@ -51,7 +53,7 @@ def check_modes(report: dict, requests: int, shedding: bool = False) -> None:
 
 def test_emotion_bench_measures_frames_bare_and_served_and_a_session_report(request, tmp_path, monkeypatch):
     """No adaptive batching in the emotion service, so no (c); the session video is cut to 6 s here."""
-    monkeypatch.setattr(bench, "SESSION_MINUTES", 0.1)
+    monkeypatch.setattr(emotion_workload, "SESSION_MINUTES", 0.1)
     bench.main(["emotion", "--model-tag", trained_tag("emotion", request), "--requests", "16", "--results", str(tmp_path)])
     report = json.loads((tmp_path / "bench-emotion.json").read_text())
     assert set(report["modes"]) == {"bare", "batching"} and not report["adaptive"]
@@ -78,7 +80,7 @@ def test_abuse_bench_measures_windows_bare_and_served_and_events_into_redis(requ
     assert set(report["modes"]) == {"bare", "batching", "no_batching"} and report["batched"]
     check_modes(report, 32)
     extra = report["extra"]
-    assert extra["events"] == bench.EVENTS and extra["events_errors"] == 0 == extra["batched_errors"]
+    assert extra["events"] == abuse_workload.EVENTS and extra["events_errors"] == 0 == extra["batched_errors"]
     assert extra["bare_events_per_s"] > 0 and extra["served_events_per_s"] > 0
     # a request of 100 windows scores far more users a second than 100 requests of one
     assert extra["served_users_per_s_batched"] > 3 * report["capacity"]["best_served_per_s"]

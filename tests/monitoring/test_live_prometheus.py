@@ -62,9 +62,9 @@ def run_locust(model: str, host: str, out: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def live(request, tmp_path_factory) -> Live:
+def live(server_of, tmp_path_factory) -> Live:
     state = tmp_path_factory.mktemp("prometheus")
-    servers = {model: request.getfixturevalue(f"{model}_server") for model in catalog.names()}
+    servers = {model: server_of(model) for model in catalog.names()}
     ports = {model: int(server.url.rsplit(":", 1)[1]) for model, server in servers.items()}
     with local_prometheus.running(state, free_port(), ports, interval="1s") as url:
         live = Live(url, {model: run_locust(model, server.url, state / model) for model, server in servers.items()})

@@ -140,7 +140,18 @@ def handcrafted(model: str, request) -> list[Case]:
         return [*image_cases("predict", "images", jpeg, 16), *image_cases("stream", "image", jpeg, None, stream),
                 Case("stream", "frame number as text", {"files": {"image": ("a.jpg", jpeg)}, "data": {"session_id": "s", "frame": "first"}}),
                 *video_cases("report", video, jpeg), *video_cases("report/html", video, jpeg)]
-    return [*image_cases("predict", "images", jpeg, 16), *video_cases("video", video, jpeg)]
+    if model == "person":
+        return [*image_cases("predict", "images", jpeg, 16), *video_cases("video", video, jpeg)]
+    return example_cases(model)
+
+
+def example_cases(model: str) -> list[Case]:
+    """Any other model (one `playserve new` made): the JSON mistakes around its example request,
+    sent to its first interactive route."""
+    example = json.loads((REPO / "bentos" / model / "example_request.json").read_text())
+    key = next(k for k, v in example.items() if isinstance(v, list))
+    number_field = next(k for k, v in example[key][0].items() if isinstance(v, (int, float)))
+    return json_cases(catalog.spec(model).interactive_routes[0].lstrip("/"), key, example, number_field, 10_000)
 
 
 def outcome(status: int) -> str:
@@ -156,8 +167,8 @@ def results_table():
 
 
 @pytest.mark.parametrize("model", catalog.names())
-def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(model, request):
-    server = request.getfixturevalue(f"{model}_server")
+def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(model, request, server_of):
+    server = server_of(model)
     counts = MATRIX.setdefault(model, {})
     wrong = []
     for case in handcrafted(model, request):
@@ -171,8 +182,8 @@ def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(
 
 
 @pytest.mark.parametrize("model", catalog.names())
-def test_requests_generated_from_the_openapi_document_never_get_a_5xx(model, request):
-    server = request.getfixturevalue(f"{model}_server")
+def test_requests_generated_from_the_openapi_document_never_get_a_5xx(model, server_of):
+    server = server_of(model)
     schema = schemathesis.openapi.from_url(f"{server.url}/docs.json")
     counts = MATRIX.setdefault(model, {})
     server_errors = []

@@ -21,8 +21,8 @@ HUGE = 3 * 1024**3  # over every endpoint's limit, videos' included
 
 
 @pytest.fixture(params=catalog.names())
-def server(request):
-    return request.getfixturevalue(f"{request.param}_server"), request.param
+def server(request, server_of):
+    return server_of(request.param), request.param
 
 
 def routes(url: str) -> list[str]:

@@ -4,18 +4,18 @@ import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
 from bentos.common.observability import DRIFT_REFRESH_S
+from playserve.paths import REPO_ROOT
 from tests.conftest import post
 from training.spend import data
 from training.spend.scoring import load
 
-EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "bentos/spend/example_request.json").read_text())
+EXAMPLE = json.loads((REPO_ROOT / "bentos/spend/example_request.json").read_text())
 USER = EXAMPLE["users"][0]
 
 

@@ -16,7 +16,7 @@ from playserve.paths import REPO_ROOT
 def test_every_model_folder_is_in_the_catalog_in_the_order_up_serves_them():
     served = sorted(p.parent.name for p in (REPO_ROOT / "bentos").glob("*/service.py"))
     assert sorted(catalog.names()) == served
-    assert catalog.names() == ["spend", "wallhack", "emotion", "person", "abuse"]
+    assert catalog.names()[:5] == ["spend", "wallhack", "emotion", "person", "abuse"]  # and a new model after them
     assert [s.port for s in catalog.models().values()] == list(range(3000, 3000 + len(served)))
 
 
@@ -117,15 +117,20 @@ def test_an_unknown_model_is_named_with_the_known_ones():
         catalog.spec("chess")
 
 
-def _project_imports(path) -> set[str]:
-    """The playserve modules a file imports, at the top or inside functions."""
+def _imports(path) -> set[str]:
+    """What a file imports, at the top or inside functions: modules, and module.name for each name."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-    return {name for name in names if (REPO_ROOT / (name.replace(".", "/") + ".py")).is_file() and name.startswith("playserve.")}
+    return names
+
+
+def _project_imports(path) -> set[str]:
+    """The playserve modules a file imports."""
+    return {name for name in _imports(path) if (REPO_ROOT / (name.replace(".", "/") + ".py")).is_file() and name.startswith("playserve.")}
 
 
 def test_the_platform_modules_import_one_another_without_circles():
@@ -151,22 +156,13 @@ def test_the_repository_root_and_local_state_are_defined_in_one_place():
     assert places == ["playserve/paths.py"]
 
 
-def _imports(path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return names
-
-
 @pytest.mark.parametrize("model", catalog.names())
 def test_a_service_image_ships_one_subpackage_of_its_model_s_training_folder(model):
     """The service and its serving subpackage import only training/<model>/serving/ of their model's
     folder, and the bentofile includes that subpackage whole (no file list to keep in step)."""
     files = [*(REPO_ROOT / "bentos" / model).glob("*.py"), *(REPO_ROOT / "training" / model / "serving").glob("*.py")]
     own = {name for path in files for name in _imports(path) if name.startswith(f"training.{model}.")}
-    assert own and all(name.startswith(f"training.{model}.serving.") for name in own), sorted(own)
+    serving = f"training.{model}.serving"
+    assert own and all(name == serving or name.startswith(serving + ".") for name in own), sorted(own)
     includes = yaml.safe_load((REPO_ROOT / "bentos" / model / "bentofile.yaml").read_text())["include"]
     assert [i for i in includes if i.startswith(f"training/{model}/")] == [f"training/{model}/__init__.py", f"training/{model}/serving/"]

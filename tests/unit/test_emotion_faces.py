@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from playserve.paths import REPO_ROOT
 from training.emotion import export, real_faces
 
 from training.emotion.serving import expression
@@ -101,5 +102,5 @@ def test_torch_still_imports_after_the_keras_model_code():
     import sys
 
     result = subprocess.run([sys.executable, "-c", "import training.emotion.export, keras, torchvision; print('alive')"],
-                            capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+                            capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0 and "alive" in result.stdout, result.stderr[-2000:]
