@@ -106,11 +106,12 @@ def test_the_new_model_serves_its_example_request(clone, trained):
         assert refused.status_code == 400 and "mean radius" in refused.text
         stats = repo.parent / "locust"
         load = subprocess.run([str(Path(PYTHON).with_name("locust")), "-f", f"load/locust/{NAME}.py", "--headless", "-u", "4", "-r", "4",
-                               "-t", "5s", "--host", f"http://127.0.0.1:{port}", "--csv", str(stats), "--only-summary"],
+                               "-t", "20s", "--host", f"http://127.0.0.1:{port}", "--csv", str(stats), "--only-summary"],
                               cwd=repo, env=env, capture_output=True, text=True, timeout=120)
         assert load.returncode == 0, load.stderr[-3000:]  # its own load file: every task answered as expected
         aggregated = [row for row in (repo.parent / "locust_stats.csv").read_text().splitlines() if row.split(",")[1] == "Aggregated"]
-        assert int(aggregated[0].split(",")[2]) > 10 and aggregated[0].split(",")[3] == "0"  # requests, failures
+        # requests, failures (20 s: beside the suite's other servers a 5 s run once sent nothing)
+        assert int(aggregated[0].split(",")[2]) > 10 and aggregated[0].split(",")[3] == "0", aggregated
     finally:
         stop(process)
 
