@@ -86,10 +86,10 @@ def derived(root: Path = REPO_ROOT) -> dict[Path, str]:
     return files
 
 
-def stale(root: Path = REPO_ROOT) -> list[Path]:
-    """Generated files that are missing or differ from what the specs make now, and generated-looking
-    files no model makes any more (a removed model's pipeline)."""
-    files = derived(root)
+def stale(root: Path = REPO_ROOT, files: dict[Path, str] | None = None) -> list[Path]:
+    """Generated files that are missing or differ from what the specs make now (`files`, rendered
+    here when not given), and generated-looking files no model makes any more (a removed model's pipeline)."""
+    files = derived(root) if files is None else files
     different = [path for path, text in files.items() if not (root / path).is_file() or (root / path).read_text() != text]
     generated_folders = {path.parent for path in files if path.parent.name in catalog.models() or path.suffix == ".json"} | {Path("ci/argo")}
     leftover = [path.relative_to(root) for folder in generated_folders for path in (root / folder).glob("*")
@@ -97,9 +97,10 @@ def stale(root: Path = REPO_ROOT) -> list[Path]:
     return sorted(different + leftover)
 
 
-def write(root: Path = REPO_ROOT) -> list[Path]:
+def write(root: Path = REPO_ROOT, files: dict[Path, str] | None = None) -> list[Path]:
     """Write what is stale; remove what no model makes. Returns the paths it changed."""
-    files, changed = derived(root), stale(root)
+    files = derived(root) if files is None else files
+    changed = stale(root, files)
     for path in changed:
         if path in files:
             (root / path).parent.mkdir(parents=True, exist_ok=True)

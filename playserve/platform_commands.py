@@ -135,10 +135,11 @@ def generate(check: Annotated[bool, typer.Option("--check", help="Change nothing
     the kustomizations that list them and the CI delivery matrix."""
     from playserve import generate as generated
 
-    changed = generated.stale() if check else generated.write()
+    files = generated.derived()  # rendered once: the check, the writes and the count use it
+    changed = generated.stale(files=files) if check else generated.write(files=files)
     for path in changed:
         err.print(f"{'stale' if check else 'wrote'} {path}")
-    print(json.dumps({"generated": len(generated.derived()), "stale" if check else "written": [str(p) for p in changed]}))
+    print(json.dumps({"generated": len(files), "stale" if check else "written": [str(p) for p in changed]}))
     if check and changed:
         raise fail("generated files are stale: run `playserve generate`", code=1)
 
