@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import yaml
 
-from playserve import catalog, generate
+from playserve import catalog, generate, scaffold
 from playserve.paths import REPO_ROOT
 from tests.conftest import run_cli
 
@@ -79,3 +80,14 @@ def test_a_new_model_gets_an_unreleased_image_in_each_overlay():
     spec = catalog.spec("wallhack")
     block = model_manifests.images_block(spec, "staging", None)
     assert yaml.safe_load(block)["images"] == [{"name": "playserve/wallhack", "newName": "127.0.0.1:5000/playserve/wallhack", "newTag": "unreleased"}]
+
+
+def test_a_new_model_s_name_must_be_free_and_fit_every_place_it_names():
+    result = run_cli("new", "Bad_Name", check=False)
+    assert result.returncode == 2 and "2-20 lowercase letters and digits" in result.stderr
+    result = run_cli("new", "spend", check=False)
+    assert result.returncode == 2 and "'spend' is taken" in result.stderr
+    for name in ("class", "x", "a" * 21, "9lives", "../etc"):
+        with pytest.raises(ValueError, match="name:"):
+            scaffold.check_name(name, catalog.models())
+    assert not (REPO_ROOT / "training" / "Bad_Name").exists() and generate.stale() == []  # nothing written
