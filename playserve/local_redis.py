@@ -1,5 +1,10 @@
-"""A real Redis on 127.0.0.1 (Debian's redis-server), in memory only, with a password made for the
-run: the abuse scorer's online feature store for the run command's embedded default and the tests."""
+"""A real Redis on 127.0.0.1 (Debian's redis-server) with a password made for the run: the abuse
+scorer's online feature store for the run command's embedded default and the tests.
+
+Accepted events are kept: an append-only file in the run's folder, synced every second, survives a
+restart. The store is bounded (MAXMEMORY) and never evicts: when full it refuses writes, which the
+service answers 503 with nothing written and counts for the FeatureStoreFull alert, instead of
+silently dropping a live user's windows."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from playserve.services import stop
 
 ENV = "PLAYSERVE_REDIS_URL"  # where the abuse service finds its store (a password in it, or in PASSWORD_FILE_ENV's file)
 PASSWORD_FILE_ENV = "PLAYSERVE_REDIS_PASSWORD_FILE"
+MAXMEMORY = "256mb"  # ~150,000 users' windows on one machine
 
 
 def command(directory: Path, port: int, password: str) -> list[str]:
@@ -27,8 +33,8 @@ def command(directory: Path, port: int, password: str) -> list[str]:
         raise FileNotFoundError("redis-server not found: ci/setup.sh installs Debian's redis-server package")
     config = directory / "redis.conf"  # the password in a private file, not on the command line
     write_private(config, f"requirepass {password}\n")
-    # no persistence: the windows are rebuilt from the event stream; a restart starts them afresh
-    return [binary, str(config), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+    return [binary, str(config), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "yes",
+            "--appendfsync", "everysec", "--maxmemory", MAXMEMORY, "--maxmemory-policy", "noeviction",
             "--dir", str(directory), "--protected-mode", "yes"]
 
 

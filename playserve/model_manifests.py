@@ -16,7 +16,8 @@ from playserve.paths import REPO_ROOT
 from training.common.contract import ENVIRONMENTS, ModelSpec, Resources
 
 SHAPE = "model-service"  # the shared base's resource names
-LOCAL_REGISTRY = "127.0.0.1:5000"  # the overlays' image name until a deploy: the embedded registry
+LOCAL_REGISTRY = "127.0.0.1:5000"
+LOG_ROOM_MIB = 512  # the container's logs beside the scratch volume  # the overlays' image name until a deploy: the embedded registry
 
 
 def _ops(*ops: tuple[str, str, object]) -> str:
@@ -24,14 +25,25 @@ def _ops(*ops: tuple[str, str, object]) -> str:
     return "\n".join("- " + json.dumps({"op": op, "path": path, "value": value}) for op, path, value in ops) + "\n"
 
 
-def _resources(size: Resources) -> dict:
-    return {"requests": {"cpu": size.cpu, "memory": size.memory}, "limits": {"cpu": size.cpu_limit, "memory": size.memory_limit}}
+def _resources(size: Resources, scratch: str) -> dict:
+    """Requests and limits; ephemeral storage is the scratch volume (which it counts) and room for
+    the container's logs, so a full scratch volume is the request's 503, not the pod's eviction."""
+    return {"requests": {"cpu": size.cpu, "memory": size.memory, "ephemeral-storage": scratch},
+            "limits": {"cpu": size.cpu_limit, "memory": size.memory_limit, "ephemeral-storage": ephemeral_limit(scratch)}}
+
+
+def ephemeral_limit(scratch: str) -> str:
+    return f"{quantity_mib(scratch) + LOG_ROOM_MIB}Mi"
+
+
+def quantity_mib(quantity: str) -> int:
+    return int(quantity[:-2]) * {"Mi": 1, "Gi": 1024}[quantity[-2:]]
 
 
 def base(spec: ModelSpec) -> dict:
     container = "/spec/template/spec/containers/0"
     deployment = [("replace", f"{container}/name", spec.name), ("replace", f"{container}/image", f"playserve/{spec.name}"),
-                  ("replace", f"{container}/resources", _resources(spec.resources)),
+                  ("replace", f"{container}/resources", _resources(spec.resources, spec.scratch)),
                   ("replace", "/spec/template/spec/terminationGracePeriodSeconds", spec.drain_s),
                   ("replace", "/spec/template/spec/volumes/0/emptyDir/sizeLimit", spec.scratch)]
     patches = [
@@ -58,7 +70,7 @@ def overlay(spec: ModelSpec, env: str) -> dict:
                 "patch": _ops(("replace", "/spec/minReplicas", scaling.min_replicas), ("replace", "/spec/maxReplicas", scaling.max_replicas))}]
     if scaling.resources:
         patches.append({"target": {"kind": "Deployment", "name": spec.name},
-                        "patch": _ops(("replace", "/spec/template/spec/containers/0/resources", _resources(scaling.resources)))})
+                        "patch": _ops(("replace", "/spec/template/spec/containers/0/resources", _resources(scaling.resources, spec.scratch)))})
     resources = [f"../../../base/{spec.name}"] + ([f"../../../base/{spec.name}-redis"] if "redis" in spec.components else [])
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": f"playserve-{env}",
             "resources": resources, "patches": patches}

@@ -189,7 +189,7 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
             if redis_url:
                 print(f"Redis (online features of {', '.join(needs_redis)}): {local_redis.masked(redis_url)}", flush=True)
             code = services.serve_until_stopped({model: (model_port, f"{model}:latest") for model, model_port in ports.items()},
-                                                extra={local_redis.ENV: redis_url} if redis_url else None)
+                                                extra={model: {local_redis.ENV: redis_url} for model in needs_redis})
     except (RuntimeError, FileNotFoundError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(code)

@@ -91,15 +91,18 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
         process.wait()
 
 
-def serve_until_stopped(servers: dict[str, tuple[int, str]], extra: dict[str, str] | None = None) -> int:
+def serve_until_stopped(servers: dict[str, tuple[int, str]], extra: dict[str, dict[str, str]] | None = None) -> int:
     """Run one BentoML server per model (model -> (port, tag)) as children until one exits or this
     process is told to stop (Ctrl-C, SIGTERM); then stop them all by PID so they finish in-flight
-    requests. Returns 0 after a requested stop, else the exit code of the server that ended."""
+    requests. `extra` is more environment for some models only (the Redis URL, with its password,
+    goes to the models that use it). Returns 0 after a requested stop, else the exit code of the
+    server that ended."""
     from training.common.store import get
 
     for _, tag in servers.values():
         get(tag)  # a missing model is a clear error here, not a server crash at start
-    processes = [subprocess.Popen(serve_command(model, port), env=serve_env(model, tag, extra=extra)) for model, (port, tag) in servers.items()]
+    processes = [subprocess.Popen(serve_command(model, port), env=serve_env(model, tag, extra=(extra or {}).get(model)))
+                 for model, (port, tag) in servers.items()]
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:

@@ -20,22 +20,24 @@ from playserve.paths import REPO_ROOT as REPO  # noqa: E402  (after BENTOML_HOME
 PLAYSERVE = str(Path(sys.executable).with_name("playserve"))
 
 
-def _api_keys() -> tuple[str, str]:
+def _api_keys() -> tuple[str, str, str]:
     """Every server the tests start reads one keys file: `tests` may call everything, `spend-only`
-    only spend's /predict (for the 403s)."""
+    only spend's /predict (for the 403s), `other-team` everything (a second caller, whose live
+    sessions and data must stay apart from the first's)."""
     from bentos.common import auth
     from playserve.api_keys import CLIENT_ENV
 
-    key, limited = auth.new_key(), auth.new_key()
+    key, limited, other = auth.new_key(), auth.new_key(), auth.new_key()
     path = Path(tempfile.mkdtemp(prefix="playserve-test-keys-")) / "api-keys"  # the Secret's key name
     path.parent.chmod(0o755)  # the image tests' containers run as another user
-    path.write_text(f"{auth.keys_line('tests', key)}\n{auth.keys_line('spend-only', limited, 'spend/predict')}\n")
+    path.write_text(f"{auth.keys_line('tests', key)}\n{auth.keys_line('spend-only', limited, 'spend/predict')}\n"
+                    f"{auth.keys_line('other-team', other)}\n")
     os.environ[auth.ENV] = str(path)
     os.environ[CLIENT_ENV] = key  # what the benchmark and locust send
-    return key, limited
+    return key, limited, other
 
 
-API_KEY, LIMITED_KEY = _api_keys()
+API_KEY, LIMITED_KEY, OTHER_KEY = _api_keys()
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 

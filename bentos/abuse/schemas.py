@@ -5,10 +5,11 @@ refused with a 4xx naming the field."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from bentos.common.fields import MAX_ID_CHARS, UserId
 from training.abuse.serving.data import KINDS
 
 MAX_WINDOWS_PER_REQUEST = 10_000   # also the adaptive batch cap
@@ -18,7 +19,6 @@ Finite = Annotated[float, Field(allow_inf_nan=False, ge=-3.4e38, le=3.4e38)]
 # Per event: amounts beyond a trillion or times beyond the year 2096 are not game events, and their
 # running sums would overflow the store's counters.
 Amount = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
-UserId = Optional[Union[int, str]]
 
 
 def window_record(features: list[str], id_column: str) -> type[BaseModel]:
@@ -30,7 +30,7 @@ def window_record(features: list[str], id_column: str) -> type[BaseModel]:
 class Event(BaseModel):
     """One game event, as the event stream sends it (see training/abuse/serving/data.py for the kinds)."""
     model_config = ConfigDict(extra="forbid")
-    user_id: Annotated[str, Field(min_length=1, max_length=128)]
+    user_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
     time: Annotated[float, Field(ge=0, le=4e9, allow_inf_nan=False, description="seconds since the game's epoch")]
     kind: Literal[KINDS]  # type: ignore[valid-type]
     value: Amount = 0.0

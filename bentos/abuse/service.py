@@ -15,10 +15,12 @@ from pydantic import Field
 from starlette.responses import JSONResponse
 
 from bentos.abuse import schemas
-from bentos.common import batching, limits
+from bentos.common import batching, limits, pools
 from bentos.common.middleware import guard
-from bentos.common.observability import ServiceMetrics
+from bentos.common.fields import MAX_ID_CHARS
+from bentos.common.observability import ServiceMetrics, store_error
 from training.common.integrity import verified
+from training.abuse.spec import SPEC as CONTRACT
 from training.abuse.serving.features import FEATURES, InputError
 from training.abuse.serving.online import OnlineStore
 from training.abuse.serving.scorer import FLAG_PERCENTILE, Scorer, Scores
@@ -48,12 +50,15 @@ def results(scorer: Scorer, scores: Scores, ids: list, flag: float, version: str
 
 
 def store_unavailable(error: redis.RedisError) -> JSONResponse:
-    """503 with the reason (BentoML's own 5xx answers hide it): the caller retries; /score is unaffected."""
-    return JSONResponse({"error": f"feature store unavailable ({type(error).__name__}); /score does not need it"},
-                        status_code=503, headers={"Retry-After": "5"})
+    """503 with the reason (BentoML's own 5xx answers hide it), counted for the alert: the caller
+    retries (a batch answered 503 wrote nothing); /score does not need the store."""
+    reason = "full" if isinstance(error, redis.exceptions.OutOfMemoryError) else type(error).__name__
+    store_error("abuse", reason)
+    message = "feature store full: nothing was written" if reason == "full" else f"feature store unavailable ({reason}): nothing was written"
+    return JSONResponse({"error": f"{message}; /score does not need it"}, status_code=503, headers={"Retry-After": "5"})
 
 
-@bentoml.service(name="abuse", workers=1, traffic=limits.traffic(timeout_s=60))
+@bentoml.service(name="abuse", workers=1, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Abuse:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
@@ -64,6 +69,7 @@ class Abuse:
                                       reference=STORED.info.metadata.get("reference"))
         password = Path(REDIS_PASSWORD_FILE).read_text().strip() if REDIS_PASSWORD_FILE else None
         self.store = OnlineStore.from_url(REDIS_URL, password)
+        store_error("abuse")
 
     def scored(self, frame: pd.DataFrame, ids: list, flag: float, endpoint: str) -> list[schemas.Scored]:
         scores = self.scorer.score(frame.to_numpy(np.float32))
@@ -77,20 +83,30 @@ class Abuse:
         frame = pd.DataFrame([[getattr(w, f"f{i}") for i in range(len(FEATURE_NAMES))] for w in windows], columns=FEATURE_NAMES)
         return self.scored(frame, [w.id for w in windows], FLAG, "score")
 
+    # The two routes that call Redis run on their own threads (pools "store"): a hung store or a
+    # 10,000-event batch must not hold the thread /score's batches run on.
     @bentoml.api
-    def events(self, events: Events) -> schemas.Ingested:
+    async def events(self, events: Events) -> schemas.Ingested:
         """Add game events to each user's window in the online feature store."""
+        return await pools.run("store", self.ingest, events)
+
+    def ingest(self, events: list[schemas.Event]):
         frame = pd.DataFrame([e.model_dump() for e in events])
         try:
             count = self.store.ingest(frame)
+        except InputError as error:
+            raise bentoml.exceptions.InvalidArgument(str(error)) from None
         except redis.RedisError as error:
             return store_unavailable(error)
         return schemas.Ingested(events=count, users=int(frame["user_id"].nunique()))
 
     @bentoml.api
-    def score_user(self, user_id: Annotated[str, Field(min_length=1, max_length=128)], window: Optional[int] = None,
-                   flag_percentile: Percentile = FLAG) -> schemas.Scored:
+    async def score_user(self, user_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)], window: Optional[int] = None,
+                         flag_percentile: Percentile = FLAG) -> schemas.Scored:
         """Score a user from the online store: their latest window, or `window` (days since the game's epoch)."""
+        return await pools.run("store", self.stored_score, user_id, window, flag_percentile)
+
+    def stored_score(self, user_id: str, window: int | None, flag_percentile: float):
         if not FROM_EVENTS:
             raise bentoml.exceptions.InvalidArgument("user_id: this model was trained on another table's features; "
                                                      "only a model of the game's features scores from the event store")
@@ -104,4 +120,4 @@ class Abuse:
 
 
 # 10,000 windows of 34 features are ~7 MB of JSON, 10,000 events ~1 MB.
-guard(Abuse, "abuse", {"score": 32 * limits.MIB, "events": 16 * limits.MIB})
+guard(Abuse, CONTRACT, {"score": 32 * limits.MIB, "events": 16 * limits.MIB})

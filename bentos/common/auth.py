@@ -30,6 +30,7 @@ ENV = "PLAYSERVE_API_KEYS_FILE"
 OPEN_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/"})
 OPEN_PREFIXES = ("/static_content/",)  # the Swagger UI's own files
 RELOAD_CHECK_S = 1.0
+CLIENT_SCOPE_KEY = "playserve.client"  # where a request's client name travels to the endpoint
 _LINE = re.compile(r"(?P<client>[A-Za-z0-9][\w.-]*)\s+sha256:(?P<digest>[0-9a-f]{64})\s+(?P<allow>\S+)")
 
 
@@ -125,6 +126,11 @@ def keys_file_from_env() -> KeysFile:
     return KeysFile(path)
 
 
+def client_of(request) -> str:
+    """The name of the client whose key the request carried (set by ApiKeys)."""
+    return request.scope[CLIENT_SCOPE_KEY]
+
+
 class ApiKeys:
     """ASGI middleware: refuse inference calls without a valid key for this model and endpoint."""
 
@@ -144,6 +150,7 @@ class ApiKeys:
             return await self.refuse(send, 401, reason, "unknown" if key else "missing")
         if not client.may_call(self.model, endpoint):
             return await self.refuse(send, 403, f"client {client.name!r} may not call {self.model}/{endpoint}", "forbidden")
+        scope[CLIENT_SCOPE_KEY] = client.name
         return await self.app(scope, receive, send)
 
     async def refuse(self, send, status: int, error: str, reason: str) -> None:

@@ -12,19 +12,45 @@ import os
 MIB = 1024 * 1024
 MULTIPART_SLACK = MIB  # form boundaries, part headers and small fields beside the files
 DEFAULT_LIMIT = MIB  # any route not named (docs, health, unknown paths)
-# In-flight requests per pod beyond which BentoML answers 429 at once instead of queuing without
-# bound (health and metrics are exempt); above the 32 clients the benchmarks drive, and the
-# autoscaler adds pods well before it. Queued work is bounded as well: each batcher sheds (503)
-# what it predicts would wait longer than its max_latency_ms.
+# Requests answered at once per pod beyond which one more is a 429 at once instead of queuing
+# without bound (health and metrics are exempt; see bentos/common/traffic.py); above the 32 clients
+# the benchmarks drive, and the autoscaler adds pods well before it. Queued work is bounded as well:
+# each batcher sheds (503) what it predicts would wait longer than its max_latency_ms.
 MAX_CONCURRENCY = 64
+# Request bytes a pod holds at once beside the limits per request: what fits in memory of JSON
+# (parsed, a body takes several times its size; 64 MiB is 2 full spend or abuse requests), and
+# what the scratch volume leaves beside the Prometheus multiprocess files and BentoML's own.
+JSON_IN_FLIGHT = 64 * MIB
+SCRATCH_HEADROOM = 256 * MIB
+BULK_SLOTS = 2  # bulk requests (the spec's non-interactive routes) running at once per pod
 CONCURRENCY_ENV, TIMEOUT_ENV = "PLAYSERVE_MAX_CONCURRENCY", "PLAYSERVE_TIMEOUT_S"  # per deployment, e.g. a bigger pod
 
 
 def traffic(timeout_s: int) -> dict:
-    """A service's traffic settings: past the timeout a request is answered 504, past the
-    concurrency 429; the environment overrides both."""
-    return {"timeout": float(os.environ.get(TIMEOUT_ENV, timeout_s)),
-            "max_concurrency": int(os.environ.get(CONCURRENCY_ENV, MAX_CONCURRENCY))}
+    """A service's traffic settings for BentoML: past the timeout a request is answered 504 (the
+    environment overrides it). Concurrency is bounded by bentos/common/traffic.py, not by BentoML."""
+    return {"timeout": float(os.environ.get(TIMEOUT_ENV, timeout_s))}
+
+
+def max_concurrency() -> int:
+    return int(os.environ.get(CONCURRENCY_ENV, MAX_CONCURRENCY))
+
+
+def in_flight_bytes(scratch: str, body_limits: dict[str, int]) -> dict[str, int]:
+    """A pod's budgets of request bytes in flight: uploads fill its scratch volume (`scratch`, the
+    spec's emptyDir size) but for SCRATCH_HEADROOM, JSON bodies are held in memory (JSON_IN_FLIGHT).
+    The largest accepted body must fit either: a service that could never accept one refuses to start."""
+    budgets = {"disk": quantity_bytes(scratch) - SCRATCH_HEADROOM, "memory": JSON_IN_FLIGHT}
+    largest = max(body_limits.values())
+    if largest > budgets["disk"]:
+        raise ValueError(f"a {largest:,}-byte request does not fit the {scratch} scratch volume: raise the spec's scratch")
+    return budgets
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A Kubernetes binary quantity ("512Mi", "4Gi") in bytes."""
+    units = {"Ki": 1024, "Mi": MIB, "Gi": 1024 * MIB}
+    return int(quantity[:-2]) * units[quantity[-2:]] if quantity[-2:] in units else int(quantity)
 
 
 def uploads_limit(files: int, bytes_per_file: int) -> int:

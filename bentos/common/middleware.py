@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from starlette.formparsers import MultiPartException
+
+from bentos.common import forms, limits, memory, traffic
 from bentos.common.auth import ApiKeys
 from bentos.common.limits import BodyLimit
 from bentos.common.logs import keep_payloads_out_of_logs
-from bentos.common.observability import ValidationFailures
+from bentos.common.observability import ValidationFailures, field_paths
 
 
-def guard(service, model: str, body_limits: dict[str, int]) -> None:
+def guard(service, spec, body_limits: dict[str, int]) -> None:
     """Outermost first: a request without a valid key is refused before its body is read, an
-    oversized body before it is parsed, every 400 that remains is counted, and refusals are logged
-    without their payload; an unknown parameter is a 400."""
-    service.add_asgi_middleware(ApiKeys, model=model)
+    oversized body before it is parsed, a pod takes only what it can hold (bentos/common/traffic.py),
+    every 400 that remains is counted, and refusals are logged without their payload; an unknown
+    parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
+    memory.return_freed_memory()
+    traffic.bound_request_metrics()
+    traffic.close_silent_connections()
+    service.add_asgi_middleware(ApiKeys, model=spec.name)
     service.add_asgi_middleware(BodyLimit, limits=body_limits)
-    service.add_asgi_middleware(ValidationFailures, model=model)
+    service.add_asgi_middleware(traffic.InFlight, slots=limits.max_concurrency(), bulk_slots=limits.BULK_SLOTS,
+                                bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive),
+                                body_bytes=limits.in_flight_bytes(spec.scratch, body_limits))
+    service.add_asgi_middleware(ValidationFailures, model=spec.name, fields=field_paths(service))
     keep_payloads_out_of_logs()
     forbid_unknown_parameters(service)
-    refuse_malformed_forms(service)
+    parse_forms(service)
 
 
 def forbid_unknown_parameters(service) -> None:
@@ -29,35 +39,37 @@ def forbid_unknown_parameters(service) -> None:
         method.input_spec.model_rebuild(force=True)
 
 
-def refuse_malformed_forms(service) -> None:
-    """A multipart body whose framing is broken (a bad part header) is the caller's error: Starlette
-    says so with an HTTPException(400), which BentoML's endpoint wrapper answers as a 500. Text in a
-    file field is refused too: BentoML would take it for a URL and fetch it (a request forgery)."""
+def parse_forms(service) -> None:
+    """Multipart bodies are parsed by bentos/common/forms.py (each file written once to disk, never
+    held in memory); a form that does not fit the endpoint, or whose framing is broken (a bad part
+    header: Starlette raises an HTTPException(400), which BentoML's endpoint wrapper answers as a
+    500), is the caller's error. Text in a file field is refused too: BentoML would take it for a
+    URL and fetch it (a request forgery)."""
+    from bentoml._internal.context import request_temp_dir
     from bentoml.exceptions import BadInput
     from starlette.exceptions import HTTPException
 
     for method in service.apis.values():
         spec = method.input_spec
         parse = spec.from_http_request
+        file_fields = tuple(getattr(spec, "multipart_fields", ()))
 
-        async def parse_or_refuse(request, serde, parse=parse, file_fields=tuple(getattr(spec, "multipart_fields", ()))):
+        async def parse_or_refuse(request, serde, parse=parse, spec=spec, file_fields=file_fields):
             try:
-                if file_fields and is_form(request) and (field := text_in_file_field(await request.form(), file_fields)):
-                    raise BadInput(f"{field}: expected an uploaded file, got text")
+                if file_fields and form_kind(request) == "multipart/form-data":
+                    return await forms.parse_form(request, spec, file_fields, request_temp_dir())
+                if file_fields and form_kind(request) == "application/x-www-form-urlencoded":
+                    raise forms.FormError(f"{file_fields[0]}: expected an uploaded file (send multipart/form-data)")
                 return await parse(request, serde)
-            except HTTPException as error:
-                if error.status_code >= 500:
+            except forms.FormError as error:
+                raise BadInput(str(error)) from None
+            except (HTTPException, MultiPartException) as error:
+                if getattr(error, "status_code", 400) >= 500:
                     raise
-                raise BadInput(f"request body: {error.detail}") from None
+                raise BadInput(f"request body: {getattr(error, 'detail', None) or error.message}") from None
 
         spec.from_http_request = staticmethod(parse_or_refuse)
 
 
-def is_form(request) -> bool:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind in ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-def text_in_file_field(form, file_fields: tuple[str, ...]) -> str | None:
-    """The first file field whose value is text rather than an upload."""
-    return next((f for f in file_fields if any(isinstance(v, str) for v in form.getlist(f))), None)
+def form_kind(request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -8,6 +8,7 @@
     playserve_input_bytes{model, endpoint}                        upload sizes (image and video models)
     playserve_image_decode_failures_total{model, reason}          (image and video models)
     playserve_auth_refusals_total{model, reason}                  401s and 403s: missing, unknown, forbidden
+    playserve_feature_store_errors_total{model, reason}           feature store refusals (abuse): full, or the error's class
 
 BentoML serves them at /metrics from its multiprocess registry. prometheus_client is imported
 when a service instance is made, inside the worker, after BentoML has set
@@ -19,7 +20,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
+import typing
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,9 @@ from training.common.drift import DEFAULT_WINDOW, DriftWindow
 PREFIX = "playserve"
 DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often: single-record traffic must not pay for it
 MAX_FIELD_CHARS = 60  # label values stay short and few
+OTHER = "<other>"  # an endpoint, field or reason outside the service's own (a caller's invention)
+FIXED_FIELDS = frozenset({"<body>", "<request>"})
+REASON = re.compile(r"[a-z_]{1,40}")  # pydantic's error types and ours
 # One bucket set for every output of every model, so dashboards and alerts need no per-model
 # queries: fine steps over [0, 1] for probabilities and scores, then 1-2-5 steps up to a million
 # for counts and amounts.
@@ -88,6 +93,18 @@ def input_rows(model: str, endpoint: str, rows: int) -> None:
             buckets=[1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]).labels(model, endpoint).observe(rows)
 
 
+STORE_ERRORS = ("full", "TimeoutError", "ConnectionError")  # made at start, so the first refusal is a rise from 0
+
+
+def store_error(model: str, reason: str | None = None) -> None:
+    """A feature-store call that failed: `full` (Redis at maxmemory refuses writes) or the error's
+    class; without a reason, the usual reasons' series are made at 0."""
+    counter = _metric("Counter", "feature_store_errors", "Feature store calls that failed, answered 503 with nothing written",
+                      ["model", "reason"])
+    for name in (reason,) if reason else STORE_ERRORS:
+        counter.labels(model, name[:MAX_FIELD_CHARS]).inc(1 if reason else 0)
+
+
 def auth_refused(model: str, reason: str) -> None:
     _metric("Counter", "auth_refusals", "Requests refused for a missing or unknown API key (401) or a client "
             "calling outside its list (403)", ["model", "reason"]).labels(model, reason).inc()
@@ -136,13 +153,39 @@ class ServiceMetrics:
                 ).labels(self.model, reason).inc()
 
 
+def field_paths(service) -> dict[str, frozenset[str]]:
+    """Endpoint -> the dotted names of every field its request can have (users, users.age, ...):
+    the only values the validation metric's labels take, whatever a caller sends."""
+    return {method.route.strip("/"): frozenset(_paths(method.input_spec)) for method in service.apis.values()}
+
+
+def _paths(model, prefix: str = "") -> Iterator[str]:
+    from pydantic import BaseModel
+
+    for name, info in model.model_fields.items():
+        path = prefix + (info.alias or name)
+        yield path
+        for kind in _types(info.annotation):
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and prefix.count(".") <= 3:
+                yield from _paths(kind, path + ".")
+
+
+def _types(annotation) -> Iterator:
+    """A type and the types inside it: list[Window] -> list, Window."""
+    yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _types(argument)
+
+
 class ValidationFailures:
     """ASGI middleware counting every 400 answer by endpoint, reason and field. Pydantic refuses
-    bad requests before the service's code runs, so the count is taken from the response."""
+    bad requests before the service's code runs, so the count is taken from the response. Label
+    values come from fixed sets: an endpoint or field the service does not have is OTHER."""
 
-    def __init__(self, app, model: str):
+    def __init__(self, app, model: str, fields: dict[str, frozenset[str]]):
         self.app = app
         self.model = model
+        self.fields = fields
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -164,5 +207,8 @@ class ValidationFailures:
     def count(self, endpoint: str, body: bytes) -> None:
         counter = _metric("Counter", "validation_failures", "Requests refused as bad input",
                           ["model", "endpoint", "reason", "field"])
+        known = self.fields.get(endpoint)
         for field, reason in failure_reasons(body):
-            counter.labels(self.model, endpoint, reason, field).inc()
+            field = field if field in FIXED_FIELDS or (known and field in known) else OTHER
+            reason = reason if REASON.fullmatch(reason) else OTHER
+            counter.labels(self.model, endpoint if known is not None else OTHER, reason, field).inc()

@@ -16,13 +16,14 @@ import numpy as np
 from pydantic import Field
 from starlette.responses import HTMLResponse
 
-from bentos.common import limits
+from bentos.common import auth, limits, pools
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
-from bentos.common.uploads import rgb_image
+from bentos.common.uploads import rgb_images
 from bentos.emotion import schemas
-from bentos.emotion.sessions import OutOfOrder, Sessions
+from bentos.emotion.sessions import NotYours, OutOfOrder, Sessions
 from training.common.integrity import verified
+from training.emotion.spec import SPEC as CONTRACT
 from training.common import video
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.emotion.serving import html, session
@@ -36,7 +37,8 @@ Video = Annotated[Path, Field(description="A session video: MP4, AVI, MKV, WebM 
 SampleRate = Annotated[float, Field(ge=video.MIN_RATE, le=video.MAX_RATE, description="Frames analysed per second of video")]
 
 
-@bentoml.service(name="emotion", workers=1, traffic=limits.traffic(timeout_s=900))
+# Two threads: a request of 16 images does not hold up a live frame (reports have their own pool).
+@bentoml.service(name="emotion", workers=1, threads=2, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Emotion:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
@@ -49,25 +51,29 @@ class Emotion:
     @bentoml.api
     def predict(self, images: Images) -> schemas.ImageResults:
         """Faces with boxes, the seven emotion probabilities and the dominant emotion, per image."""
-        frames = [rgb_image(self.metrics, "predict", f"images[{index}]", path) for index, path in enumerate(images)]
-        input_rows("emotion", "predict", len(frames))  # frames analysed per request (no adaptive batching here)
-        results = [schemas.ImageFaces(index=index, faces=self.observe("predict", self.analyser.faces(frame)))
-                   for index, frame in enumerate(frames)]
+        with rgb_images(self.metrics, "predict", {f"images[{index}]": path for index, path in enumerate(images)}) as frames:
+            input_rows("emotion", "predict", len(frames))  # frames analysed per request (no adaptive batching here)
+            results = [schemas.ImageFaces(index=index, faces=self.observe("predict", self.analyser.faces(frame)))
+                       for index, frame in enumerate(frames)]
         return schemas.ImageResults(model_version=self.version, results=results)
 
     @bentoml.api
     def stream(self,
                session_id: Annotated[str, Field(pattern=schemas.SESSION_ID_PATTERN, description="The playtest session the frame belongs to")],
                frame: Annotated[int, Field(ge=0, description="The frame's number in the session; each must be after the last")],
-               image: Annotated[Path, Field(description="One webcam frame (JPEG, PNG or WebP)")]) -> schemas.StreamFrame:
-        """Real time: one frame of a session in, its faces with stable track ids and smoothed emotions out."""
-        rgb = rgb_image(self.metrics, "stream", "image", image)
-        try:
-            live, time_s = self.sessions.claim(session_id, frame)
-        except OutOfOrder as error:
-            raise bentoml.exceptions.BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
-        input_rows("emotion", "stream", 1)
-        faces = self.analyser.faces(rgb)
+               image: Annotated[Path, Field(description="One webcam frame (JPEG, PNG or WebP)")],
+               context: bentoml.Context) -> schemas.StreamFrame:
+        """Real time: one frame of a session in, its faces with stable track ids and smoothed emotions out.
+        A session belongs to the API key that sent its first frame."""
+        with rgb_images(self.metrics, "stream", {"image": image}) as (rgb,):
+            try:
+                live, time_s = self.sessions.claim(auth.client_of(context.request), session_id, frame)
+            except OutOfOrder as error:
+                raise bentoml.exceptions.BentoMLException(str(error), error_code=HTTPStatus.CONFLICT) from None
+            except NotYours as error:
+                raise bentoml.exceptions.NotFound(str(error)) from None
+            input_rows("emotion", "stream", 1)
+            faces = self.analyser.faces(rgb)
         with live.lock:
             tracks = live.tracker.update(time_s, [f.box for f in faces], [f.emotions for f in faces])
         tracked = [schemas.TrackedFace(**face.model_dump(), track_id=track.id, smoothed=emotions(track.smoothed))
@@ -76,17 +82,17 @@ class Emotion:
                                    time_s=round(time_s, 3), faces=tracked)
 
     @bentoml.api
-    def report(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE) -> dict:
+    async def report(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE) -> dict:
         """The session's emotion report as JSON: summary, strongest moments, tracked faces and a
         per-second timeline of emotion shares."""
-        return self.session_report(video, sample_rate)
+        return await pools.run("bulk", self.session_report, video, sample_rate)
 
     @bentoml.api(route="/report/html")
-    def report_html(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE,
+    async def report_html(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE,
                     title: Annotated[str, Field(max_length=200)] = "Playtest emotion report") -> str:
         """The same report as one self-contained HTML page with charts (no script, no external file)."""
         # BentoML sends a Starlette Response as it is: text/html instead of a JSON-encoded string.
-        return HTMLResponse(html.render(self.session_report(video, sample_rate), title))
+        return HTMLResponse(html.render(await pools.run("bulk", self.session_report, video, sample_rate), title))
 
     def session_report(self, path: Path, sample_rate: float) -> dict:
         self.metrics.input_bytes("report", Path(path).stat().st_size)
@@ -109,6 +115,6 @@ def emotions(probabilities: np.ndarray) -> schemas.Emotions:
     return schemas.Emotions(**{e: round(float(p), 4) for e, p in zip(schemas.EMOTIONS, probabilities)})
 
 
-guard(Emotion, "emotion", {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
+guard(Emotion, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
                            "stream": limits.uploads_limit(1, MAX_IMAGE_BYTES),
                            "report": limits.uploads_limit(1, video.MAX_BYTES), "report/html": limits.uploads_limit(1, video.MAX_BYTES)})

@@ -17,19 +17,23 @@ import bentoml
 import numpy as np
 from pydantic import Field
 
-from bentos.common import batching, limits
+from bentos.common import batching, limits, pools
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
-from bentos.common.uploads import rgb_image
+from bentos.common.uploads import PIXELS, decoded
+from bentos.common.uploads import pixels as uploads_pixels
 from bentos.person import schemas
 from training.common.integrity import verified
+from training.person.spec import SPEC as CONTRACT
 from training.common.images import MAX_BYTES as MAX_IMAGE_BYTES
 from training.common.video import DEFAULT_RATE, MAX_RATE, MIN_RATE, VideoError
 from training.common.video import MAX_BYTES as MAX_VIDEO_BYTES
 from training.person.serving import audience, detector
 
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest")))
-MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST
+# Frames per ONNX call: a request's 16 go to the batcher 4 at a time, since the network's
+# activations grow with the batch (16 frames of 640x640: 1.7 GB; 4: ~400 MB).
+MAX_BATCH = 4
 MAX_LATENCY_MS = 10_000  # as wallhack's: the batcher sheds (503) only what would wait longer
 
 
@@ -56,7 +60,7 @@ Video = Annotated[Path, Field(description="A camera recording: MP4, AVI, MKV, We
 SampleRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, description="Frames analysed per second of video")]
 
 
-@bentoml.service(name="person", workers=1, traffic=limits.traffic(timeout_s=900))
+@bentoml.service(name="person", workers=1, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Person:
     model = bentoml.depends(PersonModel)
     model_ref = bentoml.models.BentoModel(STORED.tag)
@@ -71,23 +75,34 @@ class Person:
     @bentoml.api
     async def predict(self, images: Images, min_confidence: Confidence = None) -> schemas.Detections:
         """People per image: boxes, confidences, the count and how many face the camera."""
-        frames = [rgb_image(self.metrics, "predict", f"images[{index}]", path) for index, path in enumerate(images)]
-        boxed = [detector.letterbox(frame) for frame in frames]
-        outputs = await self.raw(np.stack([b.canvas for b in boxed]))
+        uploads = {f"images[{index}]": path for index, path in enumerate(images)}
         cut = self.min_confidence if min_confidence is None else min_confidence
+        # Decoding and the attention check run on threads: on the event loop they kept /livez from answering.
+        held = sum((await pools.run("decode", uploads_pixels, self.metrics, "predict", uploads)).values())
+        async with PIXELS.held_async(held):
+            frames = await pools.run("decode", decoded, self.metrics, uploads)
+            boxed = await pools.run("decode", lambda: [detector.letterbox(frame) for frame in frames])
+            outputs = await self.raw(np.stack([b.canvas for b in boxed]))
+            results = await pools.run("decode", self.people, frames, boxed, outputs, cut)
+        self.metrics.observe("predict", {"people": [r.count for r in results], "looking": [r.looking for r in results],
+                                         "confidence": [p.confidence for r in results for p in r.people]})
+        return schemas.Detections(model_version=self.version, min_confidence=cut, results=results)
+
+    def people(self, frames, boxed, outputs, cut: float) -> list[schemas.ImagePeople]:
         results = []
         for index, (frame, box, output) in enumerate(zip(frames, boxed, outputs)):
             viewers = self.audience.viewers(frame, detector.detections(output, box, cut))
             results.append(schemas.ImagePeople(index=index, count=len(viewers), looking=sum(v.looking for v in viewers),
                                                people=[schemas.Person(**v.as_dict()) for v in viewers]))
-        self.metrics.observe("predict", {"people": [r.count for r in results], "looking": [r.looking for r in results],
-                                         "confidence": [p.confidence for r in results for p in r.people]})
-        return schemas.Detections(model_version=self.version, min_confidence=cut, results=results)
+        return results
 
     @bentoml.api
-    def video(self, video: Video, sample_rate: SampleRate = DEFAULT_RATE) -> dict:
+    async def video(self, video: Video, sample_rate: SampleRate = DEFAULT_RATE) -> dict:
         """The audience of a recording: peak and average people, the share facing the screen, people
         per second, and each tracked person's dwell time and attention."""
+        return await pools.run("bulk", self.recording, video, sample_rate)
+
+    def recording(self, video: Path, sample_rate: float) -> dict:
         self.metrics.input_bytes("video", Path(video).stat().st_size)
         try:
             result = audience.report(self.audience, Path(video), sample_rate)
@@ -100,12 +115,16 @@ class Person:
         return {"model_version": self.version, **result}
 
     async def raw(self, canvases: np.ndarray) -> np.ndarray:
-        """The model service's answer, retried once on a lost connection (see bentos/wallhack/service.py)."""
+        """The model service's answer, MAX_BATCH frames at a time."""
+        return np.concatenate([await self.raw_batch(canvases[start:start + MAX_BATCH]) for start in range(0, len(canvases), MAX_BATCH)])
+
+    async def raw_batch(self, canvases: np.ndarray) -> np.ndarray:
+        """One call to the model service, retried once on a lost connection (see bentos/wallhack/service.py)."""
         try:
             return np.asarray(await self.model.to_async.raw(canvases))
         except aiohttp.ClientConnectionError:
             return np.asarray(await self.model.to_async.raw(canvases))
 
 
-guard(Person, "person", {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
+guard(Person, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
                          "video": limits.uploads_limit(1, MAX_VIDEO_BYTES)})

@@ -11,12 +11,12 @@ from typing import Annotated, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from bentos.common.fields import UserId
 from training.spend.serving.features import FeatureSpec
 
 MAX_USERS_PER_REQUEST = 20_000  # also the adaptive batch cap: bigger requests would get 503 from the batcher
 Number = Annotated[Optional[float], Field(allow_inf_nan=False)]  # null = missing, LightGBM handles it
 Category = Optional[str]  # null or an unseen value = missing
-UserId = Optional[Union[int, str]]
 
 
 def _fields(spec: FeatureSpec, extra: dict) -> dict:

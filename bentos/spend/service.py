@@ -9,13 +9,14 @@ from typing import Annotated
 import bentoml
 from pydantic import Field
 
-from bentos.common import batching, limits
+from bentos.common import batching, limits, pools
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics
 from bentos.spend import schemas
 from bentos.spend.frames import records_to_frame
 from bentos.spend.tables import UploadError, read_upload
 from training.common.integrity import verified
+from training.spend.spec import SPEC as CONTRACT
 from training.spend.serving.features import FeatureSpec, SchemaError
 from training.spend.serving.model import SpendModel
 from training.spend.serving.nudge import BOOTSTRAP_SAMPLES, nudge_effect
@@ -36,7 +37,7 @@ MAX_LATENCY_MS = 3_000
 WORKERS = 1
 
 
-@bentoml.service(name="spend", workers=WORKERS, traffic=limits.traffic(timeout_s=60))
+@bentoml.service(name="spend", workers=WORKERS, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Spend:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
@@ -56,9 +57,13 @@ class Spend:
             for u, e, p in zip(users, expected.tolist(), probability.tolist())
         ]
 
+    # The bulk routes run on their own threads (pools "bulk"), never on the one /predict's batches use.
     @bentoml.api
-    def predict_table(self, table: Path) -> schemas.TablePrediction:
+    async def predict_table(self, table: Path) -> schemas.TablePrediction:
         """Bulk scoring: upload a Parquet or CSV table (up to 1,000,000 users); columns come back."""
+        return await pools.run("bulk", self.score_table, table)
+
+    def score_table(self, table: Path) -> schemas.TablePrediction:
         try:
             frame = read_upload(table)
             expected, probability = self.model.predict(frame)
@@ -71,7 +76,10 @@ class Spend:
         )
 
     @bentoml.api
-    def nudge_effect(self, users: Outcomes, bootstrap: Annotated[int, Field(ge=100, le=10_000)] = BOOTSTRAP_SAMPLES) -> schemas.NudgeEffect:
+    async def nudge_effect(self, users: Outcomes, bootstrap: Annotated[int, Field(ge=100, le=10_000)] = BOOTSTRAP_SAMPLES) -> schemas.NudgeEffect:
+        return await pools.run("bulk", self.measure_nudge, users, bootstrap)
+
+    def measure_nudge(self, users: list, bootstrap: int) -> schemas.NudgeEffect:
         groups = {u.group for u in users}
         if not groups <= {"control", "nudged"}:
             raise bentoml.exceptions.InvalidArgument(f"group: expected 'control' or 'nudged', got {sorted(groups - {'control', 'nudged'})}")
@@ -86,4 +94,4 @@ class Spend:
 
 
 # 20,000 users are ~11 MB of JSON; a 1,000,000-row CSV ~100 MB.
-guard(Spend, "spend", {"predict": 32 * limits.MIB, "nudge_effect": 32 * limits.MIB, "predict_table": 256 * limits.MIB})
+guard(Spend, CONTRACT, {"predict": 32 * limits.MIB, "nudge_effect": 32 * limits.MIB, "predict_table": 256 * limits.MIB})

@@ -15,11 +15,13 @@ import bentoml
 import numpy as np
 from pydantic import Field
 
-from bentos.common import batching, limits
+from bentos.common import batching, limits, pools
+from bentos.common.uploads import each_image
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.wallhack import schemas
 from training.common.integrity import verified
+from training.wallhack.spec import SPEC as CONTRACT
 from training.wallhack.serving import explain as occlusion
 from training.wallhack.serving import onnx_model, preprocess
 
@@ -53,7 +55,7 @@ Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES
 Threshold = Annotated[float | None, Field(ge=0, le=1, description="Decision threshold; default: the model's")]
 
 
-@bentoml.service(name="wallhack", workers=1, traffic=limits.traffic(timeout_s=60))
+@bentoml.service(name="wallhack", workers=1, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Wallhack:
     model = bentoml.depends(WallhackModel)
 
@@ -64,7 +66,7 @@ class Wallhack:
 
     @bentoml.api
     async def predict(self, images: Images, threshold: Threshold = None) -> schemas.Verdicts:
-        frames, _ = self.decode("predict", {f"images[{index}]": path for index, path in enumerate(images)})
+        frames, _ = await pools.run("decode", self.decode, "predict", {f"images[{index}]": path for index, path in enumerate(images)})
         probability = onnx_model.probability(await self.logits(np.stack(frames)))
         self.metrics.observe("predict", {"probability": probability})
         cut = self.cut(threshold)
@@ -77,8 +79,8 @@ class Wallhack:
         """The verdict on one screenshot with an occlusion heat map and the region that drove it,
         for human reviewers. A route of its own, as KServe's :explain, because it costs 65 frames'
         inference and has no place in /predict's latency objective."""
-        (frame,), (size,) = self.decode("explain", {"image": image})
-        frames = np.concatenate([frame[None], occlusion.occluded(frame)])
+        (frame,), (size,) = await pools.run("decode", self.decode, "explain", {"image": image})
+        frames = await pools.run("decode", lambda: np.concatenate([frame[None], occlusion.occluded(frame)]))
         logits = np.concatenate([await self.logits(frames[start:start + EXPLAIN_CHUNK])
                                  for start in range(0, len(frames), EXPLAIN_CHUNK)])
         probability = float(onnx_model.probability(logits[0]))
@@ -91,16 +93,9 @@ class Wallhack:
 
     def decode(self, endpoint: str, uploads: dict[str, Path]) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
         """Uploads by field name -> letterboxed frames and original sizes; the first bad one is a
-        400 naming it."""
+        400 naming it. Run on a thread (pools "decode"): on the event loop it kept /livez from answering."""
         frames, sizes = [], []
-        for name, path in uploads.items():
-            data = Path(path).read_bytes()
-            self.metrics.input_bytes(endpoint, len(data))
-            try:
-                image = preprocess.decode(data)
-            except preprocess.ImageError as error:
-                self.metrics.decode_failure(error.reason)
-                raise bentoml.exceptions.InvalidArgument(f"{name}: {error}") from None
+        for _, image in each_image(self.metrics, endpoint, uploads):
             frames.append(preprocess.letterbox(image))
             sizes.append(image.size)
         return frames, sizes
@@ -120,5 +115,5 @@ class Wallhack:
             return np.asarray(await self.model.to_async.logits(frames))
 
 
-guard(Wallhack, "wallhack", {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, preprocess.MAX_BYTES),
+guard(Wallhack, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, preprocess.MAX_BYTES),
                              "explain": limits.uploads_limit(1, preprocess.MAX_BYTES)})

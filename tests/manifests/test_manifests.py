@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from playserve.manifests import REPO_ROOT, render, targets, validate, validate_object
-from playserve import catalog
+from playserve import catalog, model_manifests
+from training.common.contract import PRE_STOP_S
 from tests.conftest import run_cli
 
 OVERLAYS = REPO_ROOT / "manifests" / "overlays"
@@ -27,9 +28,9 @@ def test_every_overlay_and_argocd_render_and_validate():
     overlays = {f"manifests/overlays/{env}/{model}": 6 + redis.get(model, 0) for env in ("prod", "staging") for model in catalog.names()}
     monitoring = 5 + 1 + len(catalog.names())  # five PrometheusRules, the overview dashboard and one per model
     namespaces = 2 * 2  # per environment: the Namespace and its default-deny NetworkPolicy
-    assert report.rendered == {**overlays, "manifests/namespaces": namespaces, "argocd": 6, "ci/argo": 2 * len(catalog.names()),
+    assert report.rendered == {**overlays, "manifests/namespaces": namespaces, "argocd": 7, "ci/argo": 2 * len(catalog.names()),
                                "monitoring": monitoring}
-    assert report.validated == report.objects == sum(overlays.values()) + namespaces + 6 + 2 * len(catalog.names()) + monitoring
+    assert report.validated == report.objects == sum(overlays.values()) + namespaces + 7 + 2 * len(catalog.names()) + monitoring
 
 
 def test_validate_command_prints_counts():
@@ -236,6 +237,7 @@ def test_applicationset_covers_every_overlay_and_the_project_allows_it():
             assert_project_allows(project, obj)
             assert obj["metadata"]["namespace"] == f"playserve-{env}"
     assert {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]} in template["ignoreDifferences"]
+    assert template["project"] == "playserve" and not project["spec"]["clusterResourceWhitelist"]  # cannot relabel a Namespace
 
 
 def test_the_namespaces_application_owns_the_namespaces_the_overlays_deploy_into():
@@ -246,7 +248,7 @@ def test_the_namespaces_application_owns_the_namespaces_the_overlays_deploy_into
     objects = render(REPO_ROOT / app["spec"]["source"]["path"])
     names = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
     assert names == {f"playserve-{env}" for env in ("staging", "prod")}
-    assert {"group": "", "kind": "Namespace"} in project["spec"]["clusterResourceWhitelist"]
+    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}] and app["spec"]["project"] != "playserve"
     for obj in objects:
         if obj["kind"] == "Namespace":  # never pruned: deleting one deletes every workload in it
             assert "Prune=false" in obj["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
@@ -289,10 +291,32 @@ def test_each_model_renders_its_spec_s_values_from_the_one_shape(model):
         assert set(objects) == {"Deployment", "Service", "ServiceMonitor", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"}
         pod = objects["Deployment"]["spec"]["template"]["spec"]
         size = spec.scaling[env].resources or spec.resources
-        assert pod["containers"][0]["resources"] == {"requests": {"cpu": size.cpu, "memory": size.memory},
-                                                     "limits": {"cpu": size.cpu_limit, "memory": size.memory_limit}}
-        assert pod["terminationGracePeriodSeconds"] == spec.drain_s and pod["volumes"][0]["emptyDir"]["sizeLimit"] == spec.scratch
+        container = pod["containers"][0]
+        assert container["resources"] == {"requests": {"cpu": size.cpu, "memory": size.memory, "ephemeral-storage": spec.scratch},
+                                          "limits": {"cpu": size.cpu_limit, "memory": size.memory_limit,
+                                                     "ephemeral-storage": model_manifests.ephemeral_limit(spec.scratch)}}
+        assert pod["volumes"][0]["emptyDir"]["sizeLimit"] == spec.scratch
+        # a drain waits for the longest request: preStop, then the service's own timeout
+        assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == PRE_STOP_S
+        assert pod["terminationGracePeriodSeconds"] == spec.drain_s >= PRE_STOP_S + spec.timeout_s
+        assert all(container[probe]["timeoutSeconds"] >= 2 for probe in ("readinessProbe", "livenessProbe"))
         hpa = objects["HorizontalPodAutoscaler"]["spec"]
         assert (hpa["minReplicas"], hpa["maxReplicas"], hpa["scaleTargetRef"]["name"]) == (spec.scaling[env].min_replicas, spec.scaling[env].max_replicas, model)
         assert objects["ServiceMonitor"]["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": model}
         assert (objects["Service"]["spec"].get("sessionAffinity") == "ClientIP") == bool(spec.sticky_sessions_s)
+
+
+def test_the_readme_ingress_publishes_only_the_spec_routes_with_limits():
+    """The README's example Ingress: exact paths, exactly the model's routes (no `/`, so never
+    /metrics or the docs), a rate and connection limit per client, and a body size for the largest route."""
+    import re
+
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S) if "kind: Ingress" in b)
+    ingress = yaml.safe_load(block)
+    model = ingress["metadata"]["name"]
+    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert sorted(p["path"] for p in paths) == sorted(r.path for r in catalog.spec(model).routes)
+    assert {p["pathType"] for p in paths} == {"Exact"} and {p["backend"]["service"]["name"] for p in paths} == {model}
+    annotations = ingress["metadata"]["annotations"]
+    assert {"limit-rps", "limit-connections", "proxy-body-size"} <= {k.rsplit("/", 1)[1] for k in annotations}
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > catalog.spec(model).timeout_s

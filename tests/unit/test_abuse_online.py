@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from training.abuse.serving import data, features
+from training.abuse.serving import online
 from training.abuse.serving.online import OnlineStore
 
 
@@ -67,3 +68,49 @@ def test_the_store_needs_its_password_which_never_shows_in_print(redis_url):
         redis.Redis.from_url(without).ping()
     assert OnlineStore.from_url(without, password).client.ping()  # the password given apart, as in the cluster
     assert password not in masked(redis_url) and masked(redis_url).startswith("redis://:***@127.0.0.1:")
+
+
+def rewards(user: str, count: int, gain: float = 1.0, start: float = 0.0) -> pd.DataFrame:
+    return pd.DataFrame({data.ID: user, "time": start + np.arange(count) * 10.0, "kind": "reward", "value": 0.0, "gain": gain})
+
+
+def test_no_user_id_reaches_another_users_keys(store):
+    """Ids that look like the store's own key parts: before, `latest` wrote into every user's
+    latest-window pointer (WRONGTYPE errors, 503s for three days)."""
+    ids = ["u1", "latest", "latest:u1", ":", "u1:0", "w", "l:2:u1", "x" * 128, "игрок-😀"]
+    for index, user in enumerate(ids):
+        store.ingest(rewards(user, index + 1, gain=float(index + 1), start=86_400.0 * (index % 3)))
+    for index, user in enumerate(ids):
+        row = store.features(user).iloc[0]
+        assert (row["reward_count"], row["reward_gain"]) == (index + 1, (index + 1) ** 2), user
+        assert store.latest_window(user) == index % 3, user
+
+
+def test_a_batch_the_store_refuses_writes_nothing_so_its_retry_counts_once(store):
+    store.ingest(rewards("before", 3))
+    keys = store.client.dbsize()
+    used = int(store.client.info("memory")["used_memory"])
+    batch = pd.concat([rewards(f"user-{i}", 20) for i in range(2000)])
+    store.client.config_set("maxmemory", str(used + 200_000))  # room for a part of the batch only
+    try:
+        with pytest.raises(redis.exceptions.OutOfMemoryError, match="maxmemory"):
+            store.ingest(batch)
+        assert store.client.dbsize() == keys  # none of the batch's users was written
+    finally:
+        store.client.config_set("maxmemory", "0")
+    store.ingest(batch)  # the retry the 503's Retry-After invites
+    assert store.features("user-1999").iloc[0]["reward_count"] == 20 and store.features("user-0").iloc[0]["reward_count"] == 20
+
+
+def test_a_user_keeps_a_bounded_number_of_windows(store):
+    day = 86_400.0
+    with pytest.raises(features.InputError, match=r"^time: the events of 'spread' span 8 days; at most 7"):
+        store.ingest(pd.concat([rewards("spread", 1, start=d * day) for d in range(8)]))
+    assert store.client.dbsize() == 0
+    for d in range(10):  # ten days, one batch a day
+        store.ingest(rewards("player", 2, start=d * day))
+    kept = sorted(int(w) for w in store.client.zrange(online.windows_key("player"), 0, -1))
+    assert kept == list(range(3, 10)) and store.latest_window("player") == 9
+    assert store.client.exists(online.key("player", 2)) == 0 and store.client.exists(online.key("player", 3)) == 1
+    with pytest.raises(features.InputError, match="window 1 of 'player' is older than the 7 days kept"):
+        store.ingest(rewards("player", 1, start=1 * day))  # would be deleted as it was written

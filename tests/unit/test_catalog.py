@@ -158,11 +158,13 @@ def test_the_repository_root_and_local_state_are_defined_in_one_place():
 
 @pytest.mark.parametrize("model", catalog.names())
 def test_a_service_image_ships_one_subpackage_of_its_model_s_training_folder(model):
-    """The service and its serving subpackage import only training/<model>/serving/ of their model's
-    folder, and the bentofile includes that subpackage whole (no file list to keep in step)."""
+    """The service and its serving subpackage import only training/<model>/serving/ and the spec
+    (plain data: what the platform derives admission from) of their model's folder, and the
+    bentofile includes that subpackage whole (no file list to keep in step)."""
     files = [*(REPO_ROOT / "bentos" / model).glob("*.py"), *(REPO_ROOT / "training" / model / "serving").glob("*.py")]
     own = {name for path in files for name in _imports(path) if name.startswith(f"training.{model}.")}
     serving = f"training.{model}.serving"
-    assert own and all(name == serving or name.startswith(serving + ".") for name in own), sorted(own)
+    allowed = (serving, f"training.{model}.spec")
+    assert own and all(name in allowed or name.startswith(tuple(a + "." for a in allowed)) for name in own), sorted(own)
     includes = yaml.safe_load((REPO_ROOT / "bentos" / model / "bentofile.yaml").read_text())["include"]
-    assert [i for i in includes if i.startswith(f"training/{model}/")] == [f"training/{model}/__init__.py", f"training/{model}/serving/"]
+    assert [i for i in includes if i.startswith(f"training/{model}/")] == [f"training/{model}/__init__.py", f"training/{model}/spec.py", f"training/{model}/serving/"]

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from bentos.emotion.sessions import OutOfOrder, Sessions
+from bentos.emotion.sessions import NotYours, OutOfOrder, Sessions
 from training.emotion.serving import html, report
 from training.emotion.serving.expression import EMOTIONS
 from training.common.tracking import MAX_GAP_S, Tracker
@@ -43,18 +43,29 @@ def test_smoothing_moves_halfway_to_each_new_frame():
 def test_live_sessions_want_frames_in_order_and_are_forgotten_when_idle():
     now = [0.0]
     sessions = Sessions(idle_s=10, max_sessions=2, clock=lambda: now[0])
-    first, t0 = sessions.claim("a", 0)
+    first, t0 = sessions.claim("game", "a", 0)
     now[0] = 1.5
-    again, t1 = sessions.claim("a", 3)  # gaps in numbering are fine (a client samples its webcam)
+    again, t1 = sessions.claim("game", "a", 3)  # gaps in numbering are fine (a client samples its webcam)
     assert again is first and (t0, t1) == (0.0, 1.5)
     with pytest.raises(OutOfOrder, match="frame: 3 is not after"):
-        sessions.claim("a", 3)
-    sessions.claim("b", 0)
-    sessions.claim("c", 0)  # over the cap: the longest idle ("a") goes
-    assert set(sessions.live) == {"b", "c"}
+        sessions.claim("game", "a", 3)
+    sessions.claim("game", "b", 0)
+    sessions.claim("game", "c", 0)  # over the client's cap: its longest idle ("a") goes
+    assert set(sessions.live["game"]) == {"b", "c"}
     now[0] = 20
-    sessions.claim("d", 0)  # b and c idle for over 10 s
-    assert set(sessions.live) == {"d"}
+    sessions.claim("game", "d", 0)  # b and c idle for over 10 s
+    assert set(sessions.live["game"]) == {"d"} and len(sessions) == 1
+
+
+def test_a_session_belongs_to_its_client_and_others_cannot_advance_or_evict_it():
+    sessions = Sessions(max_sessions=3)
+    mine, _ = sessions.claim("studio", "playtest-7", 0)
+    with pytest.raises(NotYours, match="session_id: no live session 'playtest-7' for this API key"):
+        sessions.claim("intruder", "playtest-7", 99)  # cannot push it forward
+    for index in range(1000):  # a flood of sessions from another client evicts only its own
+        sessions.claim("intruder", f"flood-{index}", 0)
+    again, _ = sessions.claim("studio", "playtest-7", 1)
+    assert again is mine and len(sessions.live["intruder"]) == 3 and len(sessions) == 4
 
 
 def samples() -> list[report.Sample]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 ENVIRONMENTS = ("staging", "prod")
+PRE_STOP_S = 5  # the Deployment's preStop pause: endpoints drop the pod before it stops taking requests
+DRAIN_MARGIN_S = 10
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,14 @@ class ModelSpec:
     examples: tuple[str, ...]  # shell commands that call it; {url} is the service's address, $KEY the caller's API key
     components: tuple[str, ...] = ()  # services it needs beside it: "redis"
     scratch: str = "1Gi"  # the pod's writable /tmp (uploads in flight, Prometheus' multiprocess files)
-    drain_s: int = 30  # how long a stopping pod may finish the requests it has (terminationGracePeriodSeconds)
+    timeout_s: int = 60  # the longest a request may run: past it the service answers 504
     sticky_sessions_s: int | None = None  # a caller's requests go to one pod for this long (state kept in the pod's memory)
+
+    @property
+    def drain_s(self) -> int:
+        """How long a stopping pod may finish the requests it has (terminationGracePeriodSeconds):
+        the preStop pause, the longest request and a margin, so a drain never cuts one off."""
+        return PRE_STOP_S + self.timeout_s + DRAIN_MARGIN_S
 
     @property
     def version_env(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 
 from PIL import Image
 
@@ -24,14 +25,26 @@ class ImageError(ValueError):
 def decode(data: bytes) -> Image.Image:
     """Bytes -> RGB image, or ImageError(reason): empty, too_large, not_an_image,
     unsupported_format, too_many_pixels, truncated."""
-    if not data:
+    image = opened(data)
+    try:
+        image.load()
+    except (OSError, SyntaxError) as error:
+        raise ImageError("truncated", f"the file is truncated or corrupt ({error})") from None
+    return image.convert("RGB")
+
+
+def opened(data: bytes | Path) -> Image.Image:
+    """Bytes or a file -> an image whose header has been read and checked (its `size` is known) and
+    whose pixels are not decoded yet (a file is read no further); ImageError as decode()."""
+    size = len(data) if isinstance(data, bytes) else Path(data).stat().st_size
+    if not size:
         raise ImageError("empty", "the upload is empty (0 bytes)")
-    if len(data) > MAX_BYTES:
-        raise ImageError("too_large", f"{len(data):,} bytes is over the {MAX_BYTES:,}-byte limit")
+    if size > MAX_BYTES:
+        raise ImageError("too_large", f"{size:,} bytes is over the {MAX_BYTES:,}-byte limit")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):  # PIL's own header check, past ~89 Mpx
         raise ImageError("too_many_pixels", f"over the {MAX_PIXELS:,}-pixel limit (a decompression bomb?)") from None
     except (OSError, SyntaxError):
@@ -41,8 +54,4 @@ def decode(data: bytes) -> Image.Image:
     width, height = image.size
     if width * height > MAX_PIXELS:  # the header's size, read before any pixel is decoded
         raise ImageError("too_many_pixels", f"{width}x{height} is over the {MAX_PIXELS:,}-pixel limit")
-    try:
-        image.load()
-    except (OSError, SyntaxError) as error:
-        raise ImageError("truncated", f"the file is truncated or corrupt ({error})") from None
-    return image.convert("RGB")
+    return image

@@ -17,7 +17,7 @@ SPEC = ModelSpec(
     # prod: one replica sustains the stated daily volume (load/results/bench-emotion.md), two for availability; requests = limits: Guaranteed QoS
     scaling={"staging": Scaling(1, 2), "prod": Scaling(2, 8, Resources(cpu="2", memory="1Gi", cpu_limit="2", memory_limit="1Gi"))},
     scratch="4Gi",  # an uploaded session video (up to 2 GiB) lives here for its request only
-    drain_s=120,  # a session report in flight finishes (a 10-minute video: ~1 min)
+    timeout_s=900,  # a session video's report (a 2-minute video: ~70 s on 2 cores); a draining pod waits for it
     sticky_sessions_s=600,  # /stream keeps a live session's face tracks in the pod: as long as bentos/emotion/sessions.py remembers an idle one
     examples=(
         """curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@face.jpg""",

@@ -14,9 +14,11 @@ SPEC = ModelSpec(
              Metric(("fine_tuning", "test", "fine-tuned", "map50_95"), "mAP50-95", "higher")),
     resources=Resources(cpu="1", memory="1Gi", cpu_limit="2", memory_limit="2Gi"),
     # prod: one replica sustains the stated daily volume (load/results/bench-person.md), two for availability; requests = limits: Guaranteed QoS
-    scaling={"staging": Scaling(1, 2), "prod": Scaling(2, 8, Resources(cpu="2", memory="1Gi", cpu_limit="2", memory_limit="1Gi"))},
+    scaling={"staging": Scaling(1, 2), "prod": Scaling(2, 8, Resources(cpu="2", memory="1536Mi", cpu_limit="2", memory_limit="1536Mi"))},
+    # prod's 1536Mi: the worst accepted requests (16 frames of 2.5 Mpx, 8 at once) peak at ~960 MB for
+    # the API and model workers together (tests/service/test_capacity.py); 1Gi left too little room
     scratch="4Gi",  # an uploaded recording (up to 2 GiB) lives here for its request only
-    drain_s=120,  # a recording's report in flight finishes
+    timeout_s=900,  # a recording's report; a draining pod waits for it
     examples=(
         """curl -s -H "X-API-Key: $KEY" {url}/predict -F images=@camera.jpg   (people, how many face the screen)""",
         """a recording's audience: curl -s -H "X-API-Key: $KEY" {url}/video -F video=@recording.mp4""",

@@ -2,31 +2,56 @@
 with the batch path's own `increments`, and read back through the same `features` (the payments
 fraud team's pattern, DOMAIN.md section 5).
 
-One hash per user and window, `abuse:{user}:{window}`: the AGGREGATES fields plus `last:{kind}`,
-the time of the window's last event of each kind. A user's events are applied in a WATCH/MULTI
-transaction (read `last`, add the increments, write the new `last`), retried if another writer got
-there first, so concurrent ingests of one user lose nothing. Windows expire after KEEP_SECONDS.
+Per user (its id length-prefixed, so no id can reach into another user's keys: `latest`, `a:b`,
+`:` and unicode ids included):
+
+    abuse:w:{len}:{user}:{window}   hash: the AGGREGATES fields plus `last:{kind}`, the time of
+                                    the window's last event of each kind
+    abuse:l:{len}:{user}            the user's latest window
+    abuse:s:{len}:{user}            sorted set of the user's windows, newest MAX_USER_WINDOWS kept
+
+A batch is applied in one WATCH/MULTI transaction over every key it touches (read `last`, add the
+increments, write the new `last`), retried whole if another writer got there first: concurrent
+ingests lose nothing, and a batch that fails (a full store, a lost connection) has written nothing,
+so its retry counts nothing twice. Windows expire after KEEP_SECONDS.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from training.abuse.serving.data import ID
 from training.abuse.serving.features import AGGREGATES, InputError, check_events, features, increments, window_of
 
 PREFIX = "abuse"
 KEEP_SECONDS = 3 * 86_400   # wall-clock lifetime of a window's hash: the day, and two to score it late
+MAX_USER_WINDOWS = 7        # windows kept per user: a week of days, newest first
 LAST = "last:"
+DROP_OLDEST = """
+local old = redis.call('ZRANGE', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
+for _, window in ipairs(old) do redis.call('DEL', ARGV[2] .. window) end
+if #old > 0 then redis.call('ZREM', KEYS[1], unpack(old)) end
+return #old
+"""
+
+
+def user_part(user: str) -> str:
+    return f"{len(user)}:{user}"
 
 
 def key(user: str, window: int) -> str:
-    return f"{PREFIX}:{user}:{window}"
+    return f"{PREFIX}:w:{user_part(user)}:{window}"
 
 
 def latest_key(user: str) -> str:
-    return f"{PREFIX}:latest:{user}"
+    return f"{PREFIX}:l:{user_part(user)}"
+
+
+def windows_key(user: str) -> str:
+    return f"{PREFIX}:s:{user_part(user)}"
 
 
 class OnlineStore:
@@ -35,34 +60,73 @@ class OnlineStore:
 
     @classmethod
     def from_url(cls, url: str, password: str | None = None) -> OnlineStore:
-        """`password`, when given, is used instead of one in the URL (the cluster's comes from a Secret's file)."""
+        """`password`, when given, is used instead of one in the URL (the cluster's comes from a
+        Secret's file). A store that does not answer within a second is an error at once, never
+        retried here (redis-py 8 retries a timed-out call three times by default): callers get a
+        503 they can retry instead of a request that hangs."""
         options = {"password": password} if password else {}
-        return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, **options))
+        return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1,
+                                        retry=Retry(NoBackoff(), 0), **options))
 
     def ingest(self, events: pd.DataFrame) -> int:
-        """Add a batch of events (any users, any order of users; each user's in time order)."""
+        """Add a batch of events (any users, any order of users; each user's in time order), all or
+        nothing. A user's events may span at most MAX_USER_WINDOWS windows."""
         events = check_events(events)
         events["window"] = window_of(events["time"].to_numpy())
-        for (user, window), group in events.groupby([ID, "window"], sort=False):
-            self.client.transaction(lambda pipe, u=user, w=int(window), g=group: self._apply(pipe, u, w, g), key(user, int(window)))
+        spans = events.groupby(ID)["window"].nunique()
+        if (spans > MAX_USER_WINDOWS).any():
+            user = spans.idxmax()
+            raise InputError("time", f"the events of {user!r} span {spans.max()} days; at most {MAX_USER_WINDOWS} per user are kept")
+        groups = {(user, int(window)): group for (user, window), group in events.groupby([ID, "window"], sort=False)}
+        users = sorted({user for user, _ in groups})
+        watched = [key(u, w) for u, w in groups] + [latest_key(u) for u in users] + [windows_key(u) for u in users]
+        self.client.transaction(lambda pipe: self._apply(pipe, groups, users), *watched)
         return len(events)
 
-    def _apply(self, pipe: redis.client.Pipeline, user: str, window: int, group: pd.DataFrame) -> None:
+    def _apply(self, pipe: redis.client.Pipeline, groups: dict[tuple[str, int], pd.DataFrame], users: list[str]) -> None:
+        reads = pipe.pipeline(transaction=False)  # one round trip for every read, still under WATCH
+        for user, window in groups:
+            reads.hgetall(key(user, window))
+        for user in users:
+            reads.get(latest_key(user))
+            reads.zrange(windows_key(user), 0, -1)
+        stored = reads.execute()
+        hashes, per_user = stored[:len(groups)], stored[len(groups):]
+        windows: dict[str, list[int]] = {}
+        for user, window in groups:
+            windows.setdefault(user, []).append(window)
+        kept = {user: kept_windows(user, [int(w) for w in per_user[2 * i + 1]], windows[user]) for i, user in enumerate(users)}
+        pipe.multi()
+        for ((user, window), group), stored_hash in zip(groups.items(), hashes):
+            self._add_window(pipe, user, window, group, stored_hash)
+        for i, user in enumerate(users):
+            self._index_windows(pipe, user, per_user[2 * i], windows[user], *kept[user])
+
+    def _add_window(self, pipe, user: str, window: int, group: pd.DataFrame, stored: dict) -> None:
         name = key(user, window)
-        last = {field[len(LAST):]: float(value) for field, value in pipe.hgetall(name).items() if field.startswith(LAST)}
-        latest = pipe.get(latest_key(user))
+        last = {field[len(LAST):]: float(value) for field, value in stored.items() if field.startswith(LAST)}
         added: dict[str, float] = {}
         for time, kind, value, gain in group[["time", "kind", "value", "gain"]].itertuples(index=False):
             for field, amount in increments(kind, value, gain, last, time).items():
                 added[field] = added.get(field, 0.0) + amount
             last[kind] = max(time, last.get(kind, time))
-        pipe.multi()
         for field, amount in added.items():
             pipe.hincrbyfloat(name, field, amount)
         pipe.hset(name, mapping={LAST + kind: str(float(time)) for kind, time in last.items()})
         pipe.expire(name, KEEP_SECONDS)
-        if latest is None or window >= int(latest):
-            pipe.set(latest_key(user), window, ex=KEEP_SECONDS)
+
+    def _index_windows(self, pipe, user: str, latest: str | None, windows: list[int], keep: list[int], drop: list[int]) -> None:
+        """The user's latest window moves forward only; windows past their newest MAX_USER_WINDOWS
+        are deleted."""
+        newest = max(windows)
+        if latest is None or newest >= int(latest):
+            pipe.set(latest_key(user), newest, ex=KEEP_SECONDS)
+        index = windows_key(user)
+        pipe.zadd(index, {str(w): w for w in keep})
+        if drop:
+            pipe.zrem(index, *map(str, drop))
+            pipe.delete(*(key(user, w) for w in drop))
+        pipe.expire(index, KEEP_SECONDS)
 
     def latest_window(self, user: str) -> int:
         window = self.client.get(latest_key(user))
@@ -81,3 +145,14 @@ class OnlineStore:
 
     def features(self, user: str, window: int | None = None) -> pd.DataFrame:
         return features(self.aggregates(user, window))
+
+
+def kept_windows(user: str, stored: list[int], new: list[int]) -> tuple[list[int], list[int]]:
+    """The user's windows to keep and to delete once `new` are added. An event for a window older
+    than all MAX_USER_WINDOWS kept ones would be deleted as it is written: InputError instead, so
+    nothing is dropped without the caller knowing."""
+    every = sorted(set(stored) | set(new), reverse=True)
+    keep, drop = every[:MAX_USER_WINDOWS], every[MAX_USER_WINDOWS:]
+    if late := sorted(set(new) & set(drop)):
+        raise InputError("time", f"window {late[0]} of {user!r} is older than the {MAX_USER_WINDOWS} days kept for each user")
+    return keep, drop

@@ -1,0 +1,27 @@
+"""Threads by kind of work, so one kind cannot starve another.
+
+BentoML runs every sync endpoint and every adaptive batch on one pool of `threads` (1 by default):
+a 10,000-user /events request held abuse's /score for 19 s, and an emotion report held live
+/stream frames for 69 s. Endpoints that do long or blocking work are async and hand it to their own
+pool here: `bulk` (the spec's non-interactive routes; as many threads as a pod admits bulk
+requests), `store` (calls to the feature store, which can hang) and `decode` (image decoding of the
+async handlers, kept off the event loop so /livez always answers)."""
+
+from __future__ import annotations
+
+import functools
+
+import anyio
+import anyio.to_thread
+
+from bentos.common import limits
+
+THREADS = {"bulk": limits.BULK_SLOTS, "store": 4, "decode": 4}
+_limiters: dict[str, anyio.CapacityLimiter] = {}
+
+
+async def run(pool: str, func, *args, **kwargs):
+    """func(*args, **kwargs) on a thread of `pool`, waiting for one if all are busy."""
+    if pool not in _limiters:
+        _limiters[pool] = anyio.CapacityLimiter(THREADS[pool])
+    return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=_limiters[pool])
