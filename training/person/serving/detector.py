@@ -52,9 +52,6 @@ def to_tensor(canvases: np.ndarray) -> np.ndarray:
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
-    # No memory arena: ONNX Runtime's keeps the largest batch's activations for good (16 frames:
-    # 1.7 GB, in a 1 Gi pod); without it a batch of 4 peaks at ~400 MB and returns to ~230 MB.
-    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
