@@ -13,7 +13,7 @@ import yaml
 
 from playserve import catalog
 from playserve.paths import REPO_ROOT
-from training.common.contract import ENVIRONMENTS, ModelSpec, Resources
+from training.common.contract import ENVIRONMENTS, MIB, ModelSpec, Resources, quantity_bytes
 
 SHAPE = "model-service"  # the shared base's resource names
 LOCAL_REGISTRY = "127.0.0.1:5000"
@@ -33,11 +33,7 @@ def _resources(size: Resources, scratch: str) -> dict:
 
 
 def ephemeral_limit(scratch: str) -> str:
-    return f"{quantity_mib(scratch) + LOG_ROOM_MIB}Mi"
-
-
-def quantity_mib(quantity: str) -> int:
-    return int(quantity[:-2]) * {"Mi": 1, "Gi": 1024}[quantity[-2:]]
+    return f"{quantity_bytes(scratch) // MIB + LOG_ROOM_MIB}Mi"
 
 
 def base(spec: ModelSpec) -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 
+from training.common.contract import quantity_bytes
+
 MIB = 1024 * 1024
 MULTIPART_SLACK = MIB  # form boundaries, part headers and small fields beside the files
 DEFAULT_LIMIT = MIB  # any route not named (docs, health, unknown paths)
@@ -45,12 +47,6 @@ def in_flight_bytes(scratch: str, body_limits: dict[str, int]) -> dict[str, int]
     if largest > budgets["disk"]:
         raise ValueError(f"a {largest:,}-byte request does not fit the {scratch} scratch volume: raise the spec's scratch")
     return budgets
-
-
-def quantity_bytes(quantity: str) -> int:
-    """A Kubernetes binary quantity ("512Mi", "4Gi") in bytes."""
-    units = {"Ki": 1024, "Mi": MIB, "Gi": 1024 * MIB}
-    return int(quantity[:-2]) * units[quantity[-2:]] if quantity[-2:] in units else int(quantity)
 
 
 def uploads_limit(files: int, bytes_per_file: int) -> int:

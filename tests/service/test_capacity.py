@@ -24,8 +24,8 @@ import redis
 from PIL import Image
 
 from playserve import catalog
-from playserve.model_manifests import quantity_mib
 from tests.conftest import AUTH, OTHER_KEY, REPO, post
+from training.common.contract import quantity_bytes
 
 EXAMPLE = json.loads((REPO / "bentos/spend/example_request.json").read_text())
 RESULTS = REPO / "load/results/capacity"  # .json and .md: what each attack did this run, beside what it did before
@@ -146,7 +146,7 @@ def pod_limit_bytes(model: str) -> int:
     """The smallest memory limit any environment gives the model's pod."""
     spec = catalog.spec(model)
     sizes = [spec.resources] + [s.resources for s in spec.scaling.values() if s.resources]
-    return min(quantity_mib(size.memory_limit) for size in sizes) * 1024 * 1024
+    return min(quantity_bytes(size.memory_limit) for size in sizes)
 
 
 def solid_png(width: int, height: int) -> bytes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 ENVIRONMENTS = ("staging", "prod")
+MIB = 1024 * 1024
 PRE_STOP_S = 5  # the Deployment's preStop pause: endpoints drop the pod before it stops taking requests
 DRAIN_MARGIN_S = 10
 
@@ -104,3 +105,9 @@ class ModelSpec:
             raise ValueError(f"{self.name}: scaling must name exactly {', '.join(ENVIRONMENTS)}")
         if not self.interactive_routes:
             raise ValueError(f"{self.name}: at least one route must be interactive (the latency objective needs one)")
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A Kubernetes binary quantity ("512Mi", "4Gi") in bytes."""
+    units = {"Ki": 1024, "Mi": MIB, "Gi": 1024 * MIB}
+    return int(quantity[:-2]) * units[quantity[-2:]] if quantity[-2:] in units else int(quantity)
