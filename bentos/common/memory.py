@@ -1,4 +1,5 @@
-"""Freed memory goes back to the system, so a pod's RSS follows what its requests hold now.
+"""The worker's memory: freed memory goes back to the system, so a pod's RSS follows what its
+requests hold now; and the garbage collector skips the startup heap.
 
 glibc serves each thread from an arena of its own and keeps what is freed there for reuse; Pillow
 decodes into 16 MB blocks, under glibc's mmap threshold once that has grown. Four decoding threads
@@ -9,6 +10,7 @@ mapped and unmapped on their own; two arenas bound what small allocations keep."
 from __future__ import annotations
 
 import ctypes
+import gc
 import ctypes.util
 
 M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3  # glibc's malloc.h
@@ -23,3 +25,11 @@ def return_freed_memory() -> bool:
         return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(libc.mallopt(M_ARENA_MAX, ARENAS))
     except (OSError, AttributeError):
         return False
+
+
+def skip_startup_objects_in_collections() -> None:
+    """Move every object made so far (the imported modules: ~250,000 with pandas and torch) out of
+    the collector's reach. A full collection scans every tracked object while holding the GIL, and
+    a 10,000-event batch's objects set off several: each stalled every other thread of the worker
+    (/score's among them) for 0.3-0.4 s; without the startup heap, ~0.05 s."""
+    gc.freeze()

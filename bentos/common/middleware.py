@@ -17,6 +17,7 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     every 400 that remains is counted, and refusals are logged without their payload; an unknown
     parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
     memory.return_freed_memory()
+    memory.skip_startup_objects_in_collections()
     traffic.bound_request_metrics()
     traffic.close_silent_connections()
     service.add_asgi_middleware(ApiKeys, model=spec.name)

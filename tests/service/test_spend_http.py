@@ -12,6 +12,7 @@ import pytest
 from bentos.common.observability import DRIFT_REFRESH_S
 from playserve.paths import REPO_ROOT
 from tests.conftest import post
+from training.common.drift import DEFAULT_WINDOW
 from training.spend import data
 from training.spend.scoring import load
 
@@ -44,9 +45,11 @@ def metric(server, name: str, **labels) -> float:
 def test_model_metrics_follow_traffic(spend_server, trained):
     assert metric(spend_server, "playserve_model_info", model="spend", version=trained.model.tag) == 1
     before = metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend")
-    fresh = data.generate(600, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
-    assert post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=30).status_code == 200
-    assert metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend") == before + 600
+    # A whole drift window of the training population: the server is shared by the session, and
+    # earlier tests' traffic (20,000 copies of one user in the capacity tests) must not decide the PSI.
+    fresh = data.generate(DEFAULT_WINDOW, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
+    assert post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=60).status_code == 200
+    assert metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend") == before + DEFAULT_WINDOW
     time.sleep(DRIFT_REFRESH_S)  # PSI is recomputed at most this often; the next request refreshes it
     post(f"{spend_server.url}/predict", json={"users": records(fresh.head(1))})
     psi = metric(spend_server, "playserve_feature_psi", model="spend", feature="age")
