@@ -40,12 +40,12 @@ def onednn_in_use() -> bool:
 
 
 def _refuse_a_tensorflow_imported_before() -> None:
-    """Imported first, TensorFlow has read its environment already and may be running oneDNN
-    against the user's wishes; failing here names the cause instead of a segfault later."""
-    wanted = os.environ["TF_ENABLE_ONEDNN_OPTS"].strip().lower() not in {"0", "false"}
-    if onednn_in_use() != wanted:
-        raise ImportError("tensorflow was imported before training.common.keras_runtime, so its settings "
-                          f"({', '.join(SETTINGS)}) could not be made; import keras from training.common.keras_runtime")
+    """Imported first, TensorFlow has read its environment already (it may be running oneDNN against
+    the user's wishes) and has loaded its LLVM before triton could load its own (below): failing
+    here names the cause instead of a segfault later. Refused whatever TensorFlow chose: on a CPU
+    where its choice happened to match, the triton import then crashed the process."""
+    raise ImportError("tensorflow was imported before training.common.keras_runtime, so its settings "
+                      f"({', '.join(SETTINGS)}) could not be made; import keras from training.common.keras_runtime")
 
 
 configure(os.environ)
