@@ -10,8 +10,8 @@ mapped and unmapped on their own; two arenas bound what small allocations keep."
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 
 M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3  # glibc's malloc.h
 MMAP_THRESHOLD = 1024 * 1024

@@ -12,9 +12,9 @@ Per user (its id length-prefixed, so no id can reach into another user's keys: `
 
 A batch is applied in one WATCH/MULTI transaction over its users' indexes, which every write of a
 user's keys touches (read `last`, add the increments, write the new `last`), retried whole if
-another writer got there first: concurrent
-ingests lose nothing, and a batch that fails (a full store, a lost connection) has written nothing,
-so its retry counts nothing twice. Windows expire after KEEP_SECONDS.
+another writer got there first: concurrent ingests lose nothing, and a batch that fails (a full
+store, a lost connection) has written nothing, so its retry counts nothing twice. Windows expire
+after KEEP_SECONDS.
 """
 
 from __future__ import annotations
