@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.formparsers import MultiPartException
 
-from bentos.common import forms, limits, memory, traffic
+from bentos.common import forms, limits, memory, pools, traffic
 from bentos.common.auth import ApiKeys
 from bentos.common.limits import BodyLimit
 from bentos.common.logs import keep_payloads_out_of_logs
@@ -18,6 +18,7 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
     memory.return_freed_memory()
     memory.skip_startup_objects_in_collections()
+    pools.hand_over_the_interpreter_often()
     traffic.bound_request_metrics()
     traffic.close_silent_connections()
     service.add_asgi_middleware(ApiKeys, model=spec.name)

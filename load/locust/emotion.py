@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 from locust import HttpUser, between, task
 
+from load.locust import bulk
 from playserve.api_keys import client_key
 from training.emotion import sample_video
 from training.emotion.real_faces import photos
@@ -51,7 +52,7 @@ class PlaytestLab(HttpUser):
 
     @task(1)
     def session_report(self):
-        self.client.post("/report", files={"video": ("session.mp4", CLIP)}, name="/report [4 s clip]", timeout=120)
+        bulk.post(self.client, "/report", files={"video": ("session.mp4", CLIP)}, name="/report [4 s clip]", timeout=120)
 
     @task(4)
     def broken_upload(self):

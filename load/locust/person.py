@@ -21,6 +21,7 @@ import cv2
 import gevent
 from locust import HttpUser, between, task
 
+from load.locust import bulk
 from playserve.api_keys import client_key
 from training.common.sample_video import fit
 from training.person import photos, sample_video
@@ -45,7 +46,7 @@ class AdCamera(HttpUser):
 
     @task(4)
     def recording(self):
-        self.client.post("/video", files={"video": ("clip.mp4", CLIP)}, data={"sample_rate": "1"}, name="/video [3 s]")
+        bulk.post(self.client, "/video", files={"video": ("clip.mp4", CLIP)}, data={"sample_rate": "1"}, name="/video [3 s]")
 
     @task(16)
     def broken(self):

@@ -15,6 +15,7 @@ import random
 import orjson
 from locust import HttpUser, between, task
 
+from load.locust import bulk
 from playserve.api_keys import client_key
 from training.spend import data
 
@@ -70,18 +71,8 @@ class GameClient(HttpUser):
     @task(2)
     def analyst_nudge_effect(self):
         users = random.sample(OUTCOMES, 400)
-        self.bulk("/nudge_effect", data=orjson.dumps({"users": users, "bootstrap": 200}), headers=JSON)
+        bulk.post(self.client, "/nudge_effect", data=orjson.dumps({"users": users, "bootstrap": 200}), headers=JSON)
 
     @task(1)
     def table_upload(self):
-        self.bulk("/predict_table", files={"table": ("users.parquet", segment_table(2_000))})
-
-    def bulk(self, path: str, **request) -> None:
-        """A pod runs two bulk requests at a time and answers a third 429 with Retry-After at once:
-        that is the contract (README, "Limits"), not a failure; anything else but a 200 is."""
-        with self.client.post(path, catch_response=True, **request) as response:
-            if response.status_code == 429 and response.headers.get("retry-after"):
-                response.success()
-            elif response.status_code != 200:
-                response.failure(f"expected 200, or 429 with Retry-After, got {response.status_code}")
-
+        bulk.post(self.client, "/predict_table", files={"table": ("users.parquet", segment_table(2_000))})

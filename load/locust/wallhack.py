@@ -15,6 +15,7 @@ import random
 
 from locust import HttpUser, between, task
 
+from load.locust import bulk
 from playserve.api_keys import client_key
 from training.wallhack import data
 
@@ -41,7 +42,7 @@ class AntiCheat(HttpUser):
 
     @task(3)
     def reviewer_explanation(self):
-        self.client.post("/explain", files={"image": ("shot.jpg", random.choice(SCREENSHOTS))}, name="/explain")
+        bulk.post(self.client, "/explain", files={"image": ("shot.jpg", random.choice(SCREENSHOTS))}, name="/explain")
 
     @task(5)
     def broken_upload(self):
