@@ -9,6 +9,7 @@ APT_PACKAGES=(
     docker-registry buildah skopeo podman runc debootstrap   # images and the local registry (CONTAINERS.md)
     prometheus                   # the embedded Prometheus, and promtool for the alert rules
     redis-server                 # the abuse scorer's online features: the embedded default and the tests
+    hey                          # HTTP load from a native client in load.bench, off the server's Python
 )
 UV_VERSION=0.13.9
 

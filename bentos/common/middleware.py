@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.formparsers import MultiPartException
 
 from bentos.common import forms, limits, memory, pools, traffic
+from bentos.common.fastpath import FastPath
 from bentos.common.auth import ApiKeys
 from bentos.common.limits import BodyLimit
 from bentos.common.logs import keep_payloads_out_of_logs
@@ -14,8 +15,9 @@ from bentos.common.observability import ValidationFailures, field_paths
 def guard(service, spec, body_limits: dict[str, int]) -> None:
     """Outermost first: a request without a valid key is refused before its body is read, an
     oversized body before it is parsed, a pod takes only what it can hold (bentos/common/traffic.py),
-    every 400 that remains is counted, and refusals are logged without their payload; an unknown
-    parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
+    every 400 that remains is counted, and a small JSON request to an interactive route is answered
+    in the event loop (bentos/common/fastpath.py); refusals are logged without their payload; an
+    unknown parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
     memory.return_freed_memory()
     memory.skip_startup_objects_in_collections()
     pools.hand_over_the_interpreter_often()
@@ -27,6 +29,7 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
                                 bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive),
                                 body_bytes=limits.in_flight_bytes(spec.scratch, body_limits))
     service.add_asgi_middleware(ValidationFailures, model=spec.name, fields=field_paths(service))
+    service.add_asgi_middleware(FastPath, service=service, routes=frozenset(r.path for r in spec.routes if r.interactive))
     keep_payloads_out_of_logs()
     forbid_unknown_parameters(service)
     parse_forms(service)

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from training.common.drift import DEFAULT_WINDOW, DriftWindow
+from training.common.drift import DEFAULT_WINDOW, DriftWindow, Rows
 
 PREFIX = "playserve"
 DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often: single-record traffic must not pay for it
@@ -122,7 +122,7 @@ class ServiceMetrics:
         self.drift = DriftWindow(reference, window) if reference else None
         self._drift_updated = 0.0
 
-    def observe(self, endpoint: str, outputs: dict[str, Sequence[float]], features: pd.DataFrame | None = None) -> None:
+    def observe(self, endpoint: str, outputs: dict[str, Sequence[float]], features: pd.DataFrame | Rows | None = None) -> None:
         """After a successful prediction: its outputs, its size and (tabular models) its inputs."""
         histogram = _metric("Histogram", "prediction", "Distribution of each output's values", ["model", "output"],
                             buckets=PREDICTION_BUCKETS)

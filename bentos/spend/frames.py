@@ -1,25 +1,39 @@
-"""Validated request records -> the encoded feature frame the model takes."""
+"""Validated request records -> the feature matrix the model takes, without pandas.
+
+A one-row DataFrame took ~1 ms to build, most of a one-user /predict. LightGBM takes the same
+numbers as a float matrix: numeric features as they are (None -> NaN) and each categorical feature
+as its value's position among the training categories (the codes LightGBM makes of a pandas
+Categorical), NaN for a missing or unseen value."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
+from training.common.drift import Rows
 from training.spend.serving.features import FeatureSpec
 
 
-def records_to_frame(records: Sequence[BaseModel], spec: FeatureSpec) -> pd.DataFrame:
-    """Columns in spec order; numeric None -> NaN; unseen or missing categories -> missing.
+class Encoder:
+    def __init__(self, spec: FeatureSpec):
+        # Records carry features as f0, f1, ... in spec order (see schemas._fields).
+        self.values = operator.itemgetter(*(f"f{i}" for i in range(len(spec.columns))))
+        self.columns = spec.columns
+        self.numeric = len(spec.numeric)
+        self.codes = [{category: float(i) for i, category in enumerate(categories)} for categories in spec.categorical.values()]
 
-    Records carry features as f0, f1, ... in spec order (see schemas._fields); building the
-    frame from their __dict__s is ~3x faster than reading attributes one by one."""
-    fields = [f"f{i}" for i in range(len(spec.columns))]
-    raw = pd.DataFrame.from_records([r.__dict__ for r in records], columns=fields)
-    raw.columns = spec.columns
-    out = {name: raw[name].to_numpy(dtype=float, na_value=np.nan) for name in spec.numeric}
-    for name, categories in spec.categorical.items():
-        out[name] = pd.Categorical(raw[name], categories=categories)
-    return pd.DataFrame(out)
+    def rows(self, records: Sequence[BaseModel]) -> Rows:
+        """The records' feature values as they came (numbers, category strings, None), in spec order."""
+        values = self.values
+        return Rows(self.columns, [values(record.__dict__) for record in records])
+
+    def matrix(self, rows: Rows) -> np.ndarray:
+        table = np.array(rows.values, dtype=object).reshape(len(rows), len(self.columns))
+        matrix = np.empty(table.shape)
+        matrix[:, :self.numeric] = table[:, :self.numeric].astype(float)  # None -> NaN
+        for offset, codes in enumerate(self.codes, start=self.numeric):
+            matrix[:, offset] = [codes.get(value, np.nan) for value in table[:, offset]]
+        return matrix

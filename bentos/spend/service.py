@@ -13,7 +13,7 @@ from bentos.common import batching, limits, pools
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics
 from bentos.spend import schemas
-from bentos.spend.frames import records_to_frame
+from bentos.spend.frames import Encoder
 from bentos.spend.tables import UploadError, read_upload
 from training.common.integrity import verified
 from training.spend.spec import SPEC as CONTRACT
@@ -27,6 +27,7 @@ SPEC = FeatureSpec.from_dict(STORED.info.metadata["features"])
 ID_COLUMN = STORED.info.metadata.get("id_column", "user_id")
 UserRecord = schemas.user_record(SPEC, ID_COLUMN)
 OutcomeRecord = schemas.outcome_record(SPEC, ID_COLUMN)
+ENCODER = Encoder(SPEC)
 Users = Annotated[list[UserRecord], Field(min_length=1, max_length=schemas.MAX_USERS_PER_REQUEST)]
 Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas.MAX_USERS_PER_REQUEST)]
 # The batcher sheds (503) requests it predicts will wait longer than this; it must cover a
@@ -49,9 +50,9 @@ class Spend:
 
     @bentoml.api(batchable=batching.enabled(), max_batch_size=schemas.MAX_USERS_PER_REQUEST, max_latency_ms=MAX_LATENCY_MS)
     def predict(self, users: Users) -> list[schemas.Prediction]:
-        frame = records_to_frame(users, SPEC)
-        expected, probability = self.model.predict_frame(frame)
-        self.metrics.observe("predict", {"expected_spend": expected, "payer_probability": probability}, frame)
+        rows = ENCODER.rows(users)
+        expected, probability = self.model.predict_frame(ENCODER.matrix(rows))
+        self.metrics.observe("predict", {"expected_spend": expected, "payer_probability": probability}, rows)
         return [  # model_construct: the values are ours and already typed; validation would double the cost
             schemas.Prediction.model_construct(user_id=u.id, expected_spend=e, payer_probability=p, model_version=self.version)
             for u, e, p in zip(users, expected.tolist(), probability.tolist())
@@ -83,7 +84,7 @@ class Spend:
         groups = {u.group for u in users}
         if not groups <= {"control", "nudged"}:
             raise bentoml.exceptions.InvalidArgument(f"group: expected 'control' or 'nudged', got {sorted(groups - {'control', 'nudged'})}")
-        predicted, _ = self.model.predict_frame(records_to_frame(users, SPEC))
+        predicted, _ = self.model.predict_frame(ENCODER.matrix(ENCODER.rows(users)))
         try:
             effect = nudge_effect(
                 [u.actual_spend for u in users], predicted, [u.group == "nudged" for u in users], samples=bootstrap

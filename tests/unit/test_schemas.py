@@ -2,7 +2,7 @@ import numpy as np
 import pydantic
 import pytest
 
-from bentos.spend.frames import records_to_frame
+from bentos.spend.frames import Encoder
 from bentos.spend.schemas import outcome_record, user_record
 from training.spend import data
 from training.spend.serving.features import infer_spec, to_model_frame
@@ -12,16 +12,21 @@ SPEC = infer_spec(FRAME, exclude={data.ID, data.TARGET, data.GROUP})
 RECORDS = FRAME.drop(columns=[data.TARGET, data.GROUP]).astype(object).where(FRAME.notna(), None).to_dict("records")
 
 
-def test_request_records_encode_like_a_table():
+def test_request_records_encode_as_lightgbm_encodes_the_table():
+    """The matrix holds what LightGBM makes of the table's frame: numbers as they are, NaN for
+    missing, and a category's position among the training categories (pandas' codes; NaN for an
+    unseen or missing value)."""
     Record = user_record(SPEC, data.ID)
-    records = [Record.model_validate(r) for r in RECORDS]
+    records = [Record.model_validate(r) for r in [*RECORDS, {**RECORDS[0], "gender": "Male"}, {**RECORDS[1], "gender": None}]]
     assert records[0].id == RECORDS[0][data.ID]
-    via_records = records_to_frame(records, SPEC)
-    via_table = to_model_frame(FRAME, SPEC)
-    assert via_records.columns.tolist() == via_table.columns.tolist()
-    for column in SPEC.numeric:
-        np.testing.assert_array_equal(via_records[column].to_numpy(), via_table[column].to_numpy())
-    assert via_records["gender"].astype(object).tolist() == via_table["gender"].astype(object).tolist()
+    matrix = Encoder(SPEC).matrix(Encoder(SPEC).rows(records))
+    table = to_model_frame(FRAME, SPEC)
+    expected = np.column_stack([table[c].to_numpy(float) for c in SPEC.numeric]
+                               + [table[c].cat.codes.replace(-1, np.nan).to_numpy(float) for c in SPEC.categorical])
+    np.testing.assert_array_equal(matrix[:len(RECORDS)], expected)
+    gender = SPEC.columns.index("gender")
+    assert np.isnan(matrix[-2, gender]) and np.isnan(matrix[-1, gender])  # unseen "Male", and null
+    assert Encoder(SPEC).matrix(Encoder(SPEC).rows([])).shape == (0, len(SPEC.columns))
 
 
 @pytest.mark.parametrize(
@@ -38,7 +43,8 @@ def test_missing_feature_is_refused_but_null_is_missing_value():
     Record = user_record(SPEC, data.ID)
     with pytest.raises(pydantic.ValidationError, match="shop_visit_days"):
         Record.model_validate({k: v for k, v in RECORDS[0].items() if k != "shop_visit_days"})
-    assert np.isnan(records_to_frame([Record.model_validate({**RECORDS[0], "age": None})], SPEC)["age"][0])
+    encoder = Encoder(SPEC)
+    assert np.isnan(encoder.matrix(encoder.rows([Record.model_validate({**RECORDS[0], "age": None})]))[0, SPEC.columns.index("age")])
 
 
 def test_outcome_needs_group_and_non_negative_spend():

@@ -87,3 +87,20 @@ def test_saved_model_predicts_identically(small_result, tmp_path):
 def test_too_few_rows_is_a_clear_error():
     with pytest.raises(SchemaError, match="too few"):
         train(data.generate(100, seed=1).frame, TrainConfig())
+
+
+def test_the_services_request_matrix_predicts_exactly_as_the_table(small_result):
+    """The service encodes requests without pandas (bentos/spend/frames.py); the boosters must give
+    the same numbers as for the table's frame, unseen and missing categories included."""
+    from bentos.spend.frames import Encoder
+    from bentos.spend.schemas import user_record
+
+    frame = data.generate(500, seed=12).frame.drop(columns=[data.TARGET, data.GROUP])
+    frame["gender"] = frame["gender"].astype(object)
+    frame.loc[frame.index[:20], "gender"] = "Male"  # unseen: missing, for both
+    Record = user_record(small_result.model.spec, data.ID)
+    records = [Record.model_validate(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    encoder = Encoder(small_result.model.spec)
+    from_matrix = small_result.model.predict_frame(encoder.matrix(encoder.rows(records)))
+    from_table = small_result.model.predict(frame)
+    assert np.array_equal(from_matrix[0], from_table[0]) and np.array_equal(from_matrix[1], from_table[1])

@@ -9,6 +9,8 @@ of their own. Rule of thumb: below 0.1 stable, 0.1-0.25 a moderate shift, above 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,17 @@ def reference_statistics(x: pd.DataFrame, numeric: list[str], categorical: dict[
     return stats
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Feature rows as they arrived (numbers, category strings, None for missing), without pandas."""
+
+    columns: Sequence[str]
+    values: Sequence[Sequence]  # one sequence per row, in `columns` order
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 class DriftWindow:
     """The last `size` rows of each feature and their PSI against the training reference."""
 
@@ -71,13 +84,14 @@ class DriftWindow:
         self.min_rows = min(min_rows, size)
         self.rows: dict[str, deque] = {name: deque(maxlen=size) for name in reference}
 
-    def add(self, frame: pd.DataFrame) -> None:
-        # one conversion of the whole frame: pandas' per-column access costs ~20 us a column, which
-        # was most of a single-row request's time in a service with dozens of features
-        values = frame.iloc[-self.size :].to_numpy(dtype=object)
-        for index, name in enumerate(frame.columns):
+    def add(self, features: pd.DataFrame | Rows) -> None:
+        if isinstance(features, pd.DataFrame):
+            # one conversion of the whole frame: pandas' per-column access costs ~20 us a column
+            features = Rows(list(features.columns), features.iloc[-self.size :].to_numpy(dtype=object))
+        values = features.values[-self.size :]
+        for index, name in enumerate(features.columns):
             if name in self.rows:
-                self.rows[name].extend(values[:, index])
+                self.rows[name].extend(row[index] for row in values)
 
     def psi(self) -> dict[str, float]:
         """PSI per feature over the current window; features with fewer than `min_rows` are left out."""

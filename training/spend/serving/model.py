@@ -52,8 +52,9 @@ class SpendModel:
     regressor: lgb.Booster
     transform: TargetTransform
 
-    def predict_frame(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Expected 30-day spend and payer probability for an encoded feature frame."""
+    def predict_frame(self, features: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected 30-day spend and payer probability for an encoded feature frame, or its matrix
+        (bentos/spend/frames.py: categories as their codes)."""
         probability = self.classifier.predict(features)
         amount = np.clip(self.transform.inverse(self.regressor.predict(features)), 0.0, None)
         return probability * amount, probability

@@ -1,0 +1,110 @@
+"""Small JSON requests to a model's interactive routes, answered in the event loop.
+
+BentoML's API layer costs more than a one-record model call: its `@bentoml.api` echo answers about
+half the requests/s of the same echo mounted as an ASGI app (load/results/floor.md), for a serde per
+request, the body read through Starlette's Request, the adaptive batcher's queue, a hop to the
+sync thread and back, and a response iterated in chunks. A game server asking about one player
+paid all of that for a model call of ~0.1 ms.
+
+So a request to one of the spec's interactive routes whose method is sync and takes JSON, with a
+body of at most SMALL_BODY bytes, is validated here with the route's own input model, the
+service's method is called right away (as the batcher calls it on a batch of this request alone),
+and the answer is written by the route's own output model: the bytes and headers BentoML answers
+with, in one piece. Anything else (a larger body, another content type, input that does not
+validate, an error in the method) goes on to BentoML, which answers it as before: the methods
+change nothing before they succeed. Every other middleware of `guard` runs before this one (keys,
+body limits, in-flight slots, the counting of 400s), and BentoML's own outer ones (request metrics,
+tracing, access log) see these requests as any other. BentoML's CORS middleware, inside the user
+middleware, would not see them; CORS is not enabled here."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+SMALL_BODY = 8 * 1024  # ~30 spend users or ~10 abuse windows; past that, batching pays for itself
+JSON = b"application/json"
+
+
+def fast_methods(service, routes: frozenset[str]) -> dict[str, str]:
+    """Route path -> API name, for the `routes` whose method can be answered here."""
+    from _bentoml_sdk.io_models import IORootModel
+
+    return {method.route: name for name, method in service.apis.items()
+            if method.route in routes and method.ctx_param is None and not method.input_spec.multipart_fields
+            and not inspect.iscoroutinefunction(method.func) and not inspect.isgeneratorfunction(method.func)
+            and isinstance(method.output_spec, type) and issubclass(method.output_spec, IORootModel)}
+
+
+class FastPath:
+    """ASGI middleware; `routes`: the paths it may answer (the spec's interactive routes)."""
+
+    def __init__(self, app, service, routes: frozenset[str]):
+        self.app, self.service = app, service
+        self.methods = fast_methods(service, routes)
+        self.server = f"BentoML Service/{service.name}".encode()
+        self._calls: dict[str, object] = {}
+
+    async def __call__(self, scope, receive, send):
+        name = self.methods.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if name is None or not small_json(scope["headers"]):
+            return await self.app(scope, receive, send)
+        message = await receive()
+        if message["type"] != "http.request":  # refused by an outer middleware (its answer is sent) or gone
+            return
+        if message.get("more_body") or (answer := self.answer(name, message.get("body", b""))) is None:
+            return await self.app(scope, replay(message, receive), send)
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", JSON), (b"content-length", str(len(answer)).encode()), (b"server", self.server), *request_id()]})
+        await send({"type": "http.response.body", "body": answer})
+
+    def answer(self, name: str, body: bytes) -> bytes | None:
+        """The method's answer as JSON, or None for BentoML to answer (the reason is its to tell)."""
+        method = self.service.apis[name]
+        try:
+            data = method.input_spec.model_validate_json(body or b"{}")
+            output = self.call(name)(**{field: getattr(data, field) for field in type(data).model_fields})
+            return method.output_spec(output).model_dump_json().encode()
+        except Exception:  # noqa: BLE001 - BentoML answers it again, with its own error shape and log line
+            return None
+
+    def call(self, name: str):
+        if name not in self._calls:
+            import bentoml
+
+            self._calls[name] = getattr(bentoml.get_current_service(), name).local
+        return self._calls[name]
+
+
+def small_json(headers) -> bool:
+    content_type = length = None
+    for key, value in headers:
+        if key == b"content-type":
+            content_type = value
+        elif key == b"content-length":
+            length = value
+    return (content_type is None or content_type.split(b";")[0].strip() == JSON) and \
+        length is not None and length.isdigit() and int(length) <= SMALL_BODY
+
+
+def replay(first: dict, receive):
+    """A receive that gives `first` again, then what is still to come."""
+    pending = [first]
+
+    async def again():
+        return pending.pop() if pending else await receive()
+    return again
+
+
+def request_id() -> list[tuple[bytes, bytes]]:
+    """BentoML's X-BentoML-Request-ID: the span id its tracing middleware gave this request."""
+    from bentoml._internal.context import trace_context
+
+    return [] if trace_context.request_id is None else [(b"x-bentoml-request-id", format(trace_context.request_id, span_format()).encode())]
+
+
+@functools.cache
+def span_format() -> str:
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    return BentoMLContainer.logging_formatting.get()["span_id"]

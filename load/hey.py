@@ -1,0 +1,46 @@
+"""HTTP load from Debian's `hey` (Go), so the client's Python does not take the server's cores:
+`concurrency` connections, each sending its next request when the last is answered.
+
+hey sends one body; its CSV output has a row per answered request (latency, status, start offset),
+and requests that got no answer at all (refused, reset, timed out) have no row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+
+TIMEOUT_S = 60
+
+
+def command() -> str:
+    found = shutil.which("hey")
+    if found is None:
+        raise SystemExit("hey is not installed: run ci/setup.sh (Debian package hey)")
+    return found
+
+
+def post(url: str, body: bytes, content_type: str, concurrency: int, requests: int, headers: dict[str, str]) -> dict:
+    """The load's figures: requests (sent), errors (not 200, or no answer), requests_per_s (answered
+    200 per second of the run), p50_ms and p99_ms (of every answered request)."""
+    requests = max(requests // concurrency, 1) * concurrency  # hey sends n // c on each connection
+    with tempfile.NamedTemporaryFile(prefix="hey-body-") as file:
+        file.write(body)
+        file.flush()
+        run = [command(), "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-T", content_type, "-D", file.name,
+               "-t", str(TIMEOUT_S), "-o", "csv", *(arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")), url]
+        output = subprocess.run(run, capture_output=True, text=True, check=True, timeout=TIMEOUT_S * requests / concurrency + 60).stdout
+    return figures(list(csv.DictReader(io.StringIO(output))), requests, concurrency)
+
+
+def figures(rows: list[dict], requests: int, concurrency: int) -> dict:
+    """From hey's CSV rows (response-time and offset in seconds, status-code)."""
+    latencies = np.array([float(row["response-time"]) for row in rows]) if rows else np.zeros(1)
+    ok = sum(row["status-code"] == "200" for row in rows)
+    seconds = max((float(row["offset"]) + float(row["response-time"]) for row in rows), default=1.0)
+    return {"concurrency": concurrency, "requests": requests, "errors": requests - ok, "requests_per_s": ok / seconds,
+            "p50_ms": float(np.percentile(latencies, 50) * 1000), "p99_ms": float(np.percentile(latencies, 99) * 1000)}

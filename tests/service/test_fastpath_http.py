@@ -1,0 +1,62 @@
+"""One-record JSON requests answered in the event loop (bentos/common/fastpath.py), over real HTTP:
+the same bytes and headers as BentoML's own path, which a body past SMALL_BODY still takes (the
+same JSON padded with spaces), and which the adaptive batcher's own metric tells apart."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import orjson
+import pandas as pd
+import pytest
+
+from bentos.common.fastpath import SMALL_BODY
+from tests.conftest import post
+from training.abuse.serving.features import FEATURES
+from training.spend import data
+
+
+def one_user() -> bytes:
+    frame = data.generate(3, seed=11).frame.drop(columns=[data.TARGET, data.GROUP])
+    return orjson.dumps({"users": orjson.loads(frame.head(1).to_json(orient="records"))})
+
+
+@pytest.fixture(params=["spend", "abuse"])
+def route(request, spend_server, abuse_server, abuse_table):
+    if request.param == "spend":
+        return spend_server.url, "/predict", one_user()
+    window = pd.read_parquet(abuse_table)[["user_id", *FEATURES]].head(1)
+    return abuse_server.url, "/score", orjson.dumps({"windows": orjson.loads(window.to_json(orient="records"))})
+
+
+def batched_calls(url: str, route: str) -> float:
+    """The adaptive batcher's calls of the route's method so far (BentoML's own metric)."""
+    pattern = re.compile(rf'^bentoml_service_adaptive_batch_size_count\{{[^}}]*method_name="{route.strip("/")}"[^}}]*\}} ([0-9.e+]+)$', re.M)
+    return sum(float(value) for value in pattern.findall(httpx.get(f"{url}/metrics", timeout=10).text))
+
+
+def test_a_small_request_is_answered_as_bentoml_answers_it_without_the_batcher(route):
+    url, path, body = route
+    headers = {"content-type": "application/json"}
+    before = batched_calls(url, path)
+    fast = post(f"{url}{path}", content=body, headers=headers, timeout=30)
+    assert batched_calls(url, path) == before  # not through BentoML's API layer
+    padded = body[:-1] + b" " * SMALL_BODY + body[-1:]
+    slow = post(f"{url}{path}", content=padded, headers=headers, timeout=30)
+    assert batched_calls(url, path) == before + 1
+    assert fast.status_code == slow.status_code == 200, (fast.text, slow.text)
+    assert fast.content == slow.content
+    assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
+    assert fast.headers["server"] == slow.headers["server"] and fast.headers["server"].startswith("BentoML Service/")
+    assert re.fullmatch(r"[0-9a-f]{16}", fast.headers["x-bentoml-request-id"])
+    assert fast.headers["x-bentoml-request-id"] != slow.headers["x-bentoml-request-id"]
+
+
+def test_a_small_bad_request_gets_bentomls_400_naming_the_field(route):
+    url, path, body = route
+    broken = body.replace(b'"user_id":', b'"user_id":{"nested":1},"_":', 1)
+    response = post(f"{url}{path}", content=broken, headers={"content-type": "application/json"}, timeout=30)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["error"].endswith("validation error for Input") and all("user_id" in d["loc"] for d in error["detail"])
