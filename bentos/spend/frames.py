@@ -7,20 +7,19 @@ Categorical), NaN for a missing or unseen value."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
 
-from training.common.drift import Rows
+from training.common.drift import Rows, values_of
 from training.spend.serving.features import FeatureSpec
 
 
 class Encoder:
     def __init__(self, spec: FeatureSpec):
         # Records carry features as f0, f1, ... in spec order (see schemas._fields).
-        self.values = operator.itemgetter(*(f"f{i}" for i in range(len(spec.columns))))
+        self.values = values_of([f"f{i}" for i in range(len(spec.columns))])
         self.columns = spec.columns
         self.numeric = len(spec.numeric)
         self.codes = [{category: float(i) for i, category in enumerate(categories)} for categories in spec.categorical.values()]

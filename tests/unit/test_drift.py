@@ -60,3 +60,12 @@ def test_window_keeps_the_newest_rows_and_waits_for_enough(reference):
     assert window.psi() == {}
     window.add(data.generate(2_000, seed=7).frame[spec.columns])
     assert len(window.rows["age"]) == 1_000 and set(window.psi()) == set(spec.columns)
+
+
+def test_rows_of_one_feature_or_many_are_tuples_the_window_reads():
+    from training.common.drift import Rows, values_of
+
+    assert values_of(["a"])({"a": 1.0, "b": 2}) == (1.0,) and values_of(["b", "a"])({"a": 1.0, "b": 2}) == (2, 1.0)
+    window = DriftWindow({"a": {"edges": [0.5], "shares": [0.5, 0.5], "missing_share": 0.0}}, size=3, min_rows=1)
+    window.add(Rows(["a"], [values_of(["a"])({"a": v}) for v in (0.1, 0.9, None, 0.2)]))
+    assert list(window.rows["a"]) == [0.9, None, 0.2]

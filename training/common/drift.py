@@ -8,6 +8,7 @@ of their own. Rule of thumb: below 0.1 stable, 0.1-0.25 a moderate shift, above 
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,6 +74,13 @@ class Rows:
 
     def __len__(self) -> int:
         return len(self.values)
+
+
+def values_of(fields: Sequence[str]):
+    """A function giving a mapping's `fields` as a tuple (operator.itemgetter, which gives a bare
+    value for a single field)."""
+    fields = tuple(fields)
+    return operator.itemgetter(*fields) if len(fields) > 1 else (lambda mapping: (mapping[fields[0]],))
 
 
 class DriftWindow:
