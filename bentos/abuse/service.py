@@ -75,7 +75,7 @@ class Abuse:
 
     def scored(self, features: pd.DataFrame | Rows, ids: list, flag: float, endpoint: str) -> list[schemas.Scored]:
         matrix = features.to_numpy(np.float32) if isinstance(features, pd.DataFrame) else np.asarray(features.values, np.float32)
-        scores = self.scorer.score(matrix.reshape(len(ids), len(FEATURE_NAMES)))
+        scores = self.scorer.score(matrix)
         self.metrics.observe(endpoint, {"score": scores.score, "reward_residual": scores.residual}, features)
         return results(self.scorer, scores, ids, flag, self.version)
 

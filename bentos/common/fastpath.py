@@ -22,14 +22,15 @@ from __future__ import annotations
 import functools
 import inspect
 
+from _bentoml_sdk.io_models import IORootModel
+from bentoml._internal.context import trace_context
+
 SMALL_BODY = 8 * 1024  # ~30 spend users or ~10 abuse windows; past that, batching pays for itself
 JSON = b"application/json"
 
 
 def fast_methods(service, routes: frozenset[str]) -> dict[str, str]:
     """Route path -> API name, for the `routes` whose method can be answered here."""
-    from _bentoml_sdk.io_models import IORootModel
-
     return {method.route: name for name, method in service.apis.items()
             if method.route in routes and method.ctx_param is None and not method.input_spec.multipart_fields
             and not inspect.iscoroutinefunction(method.func) and not inspect.isgeneratorfunction(method.func)
@@ -77,14 +78,9 @@ class FastPath:
 
 
 def small_json(headers) -> bool:
-    content_type = length = None
-    for key, value in headers:
-        if key == b"content-type":
-            content_type = value
-        elif key == b"content-length":
-            length = value
-    return (content_type is None or content_type.split(b";")[0].strip() == JSON) and \
-        length is not None and length.isdigit() and int(length) <= SMALL_BODY
+    headers = dict(headers)
+    content_type, length = headers.get(b"content-type", JSON), headers.get(b"content-length", b"")
+    return content_type.split(b";")[0].strip() == JSON and length.isdigit() and int(length) <= SMALL_BODY
 
 
 def replay(first: dict, receive):
@@ -98,8 +94,6 @@ def replay(first: dict, receive):
 
 def request_id() -> list[tuple[bytes, bytes]]:
     """BentoML's X-BentoML-Request-ID: the span id its tracing middleware gave this request."""
-    from bentoml._internal.context import trace_context
-
     return [] if trace_context.request_id is None else [(b"x-bentoml-request-id", format(trace_context.request_id, span_format()).encode())]
 
 

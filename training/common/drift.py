@@ -95,11 +95,13 @@ class DriftWindow:
     def add(self, features: pd.DataFrame | Rows) -> None:
         if isinstance(features, pd.DataFrame):
             # one conversion of the whole frame: pandas' per-column access costs ~20 us a column
-            features = Rows(list(features.columns), features.iloc[-self.size :].to_numpy(dtype=object))
-        values = features.values[-self.size :]
-        for index, name in enumerate(features.columns):
+            values = features.iloc[-self.size :].to_numpy(dtype=object)
+            columns = (values[:, index] for index in range(values.shape[1]))
+        else:
+            columns = zip(*features.values[-self.size :])
+        for name, column in zip(features.columns, columns):
             if name in self.rows:
-                self.rows[name].extend(row[index] for row in values)
+                self.rows[name].extend(column)
 
     def psi(self) -> dict[str, float]:
         """PSI per feature over the current window; features with fewer than `min_rows` are left out."""
