@@ -1,6 +1,7 @@
 """One benchmark harness for every model, in one run: (a) the bare model in process, (b) the
-service with adaptive batching, (c) the service with batching off, each at several numbers of
-concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a) and (b)/(c).
+service with adaptive batching, (c) the service with batching off, and the serving floor (one
+record echoed by BentoML and by plain uvicorn, load/floor.py), each at several numbers of
+concurrent clients; throughput, p50/p99 latency, errors and the ratios (b)/(a), (b)/(c) and (b)/floor.
 
     .venv/bin/python -m load.bench MODEL [--requests N] [--model-tag TAG]   # a model with load/workloads/MODEL.py
 
@@ -9,15 +10,15 @@ model's callers send one at a time (spend: one player at login; wallhack: one sc
 emotion: one webcam frame, plus the time to report on a 10-minute session video; person: one ad
 camera frame, plus the real-photo comparison against HOG; abuse: one user's window, plus users
 scored in 100-window requests and events ingested per second into a local Redis).
-Clients run on this machine's cores beside the server, as they would beside a sidecar; (a) has
-no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
+HTTP load comes from Debian's `hey` (load/hey.py), a native client on this machine's cores beside
+the server, as a sidecar's would be; it sends one body, so every client sends the workload's one
+request and (a) calls the model on that request's input. (a) has no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
 inputs: the batch c clients' requests can at best be merged into. A service without adaptive
 batching (emotion) has no (c)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import itertools
 import os
@@ -34,6 +35,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from load import floor, hey
 from load.results_file import RESULTS, run_facts, write
 from playserve import catalog, services
 from playserve.api_keys import client_key
@@ -47,8 +49,8 @@ SEED = 42
 @dataclass
 class Workload:
     endpoint: str
-    bodies: list[bytes]  # request bodies, used in turn
-    bare: Callable[[int, int], object]  # the model in process on n requests' inputs from request i
+    body: bytes  # the request every client sends
+    bare: Callable[[int], object]  # the model in process on n copies of the request's input
     content_type: str = "application/json"
     batched: bool = False  # (a) at level c: one call on c inputs (else c threads, one input each)
     requests: int = REQUESTS
@@ -74,10 +76,10 @@ def bare(workload: Workload, concurrency: int, total: int) -> dict:
 
     def worker() -> None:
         nonlocal errors
-        while (i := next(counter)) < total:
+        while next(counter) < total:
             sent = time.perf_counter()
             try:
-                workload.bare(i, per_call)
+                workload.bare(per_call)
             except Exception:  # noqa: BLE001 - a failed call is counted, as a 5xx would be
                 errors += 1
             latencies.append(time.perf_counter() - sent)
@@ -91,27 +93,9 @@ def bare(workload: Workload, concurrency: int, total: int) -> dict:
     return summary(latencies, errors, time.perf_counter() - start, concurrency, per_call)
 
 
-async def http(url: str, workload: Workload, concurrency: int, total: int) -> dict:
-    """`concurrency` clients, each sending its next request when the last is answered."""
-    latencies, errors, counter = [], 0, itertools.count()
-
-    async def client_loop(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        while (i := next(counter)) < total:
-            sent = time.perf_counter()
-            try:
-                response = await client.post(workload.endpoint, content=workload.bodies[i % len(workload.bodies)],
-                                             headers={"content-type": workload.content_type})
-                errors += response.status_code != 200
-            except httpx.HTTPError:
-                errors += 1
-            latencies.append(time.perf_counter() - sent)
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"X-API-Key": client_key()}) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
-        return summary(latencies, errors, time.perf_counter() - start, concurrency)
+def http(url: str, workload: Workload, concurrency: int, total: int) -> dict:
+    """`concurrency` clients (hey's connections), each sending its next request when the last is answered."""
+    return hey.post(url + workload.endpoint, workload.body, workload.content_type, concurrency, total, {"X-API-Key": client_key()})
 
 
 def start_service(model: str, tag: str, batching: bool) -> tuple[subprocess.Popen, str]:
@@ -134,13 +118,14 @@ def batcher_calls(metrics: str) -> dict:
     return {"calls": calls, "mean_size": total("sum") / calls if calls else 0.0}
 
 
-def served(model: str, tag: str, workload: Workload, batching: bool, requests: int, extra: dict | None = None) -> tuple[list[dict], dict]:
-    """Each concurrency level against a fresh service, and the batcher's calls over the run; then
-    the workload's extra figures into `extra`."""
+def served(model: str, tag: str, workload: Workload, batching: bool, levels: tuple[int, ...], requests: int,
+           extra: dict | None = None) -> tuple[list[dict], dict]:
+    """Each concurrency level against one service, and the batcher's calls over the run; then the
+    workload's extra figures into `extra`."""
     process, url = start_service(model, tag, batching)
     try:
-        asyncio.run(http(url, workload, 4, min(WARM_UP, requests)))
-        results = [asyncio.run(http(url, workload, c, requests)) for c in CONCURRENCY]
+        http(url, workload, 4, min(WARM_UP, requests))
+        results = [http(url, workload, c, requests) for c in levels]
         batches = batcher_calls(httpx.get(f"{url}/metrics", timeout=10).text)
         if extra is not None and workload.extra:
             extra.update(workload.extra(url))
@@ -154,24 +139,35 @@ def benchmarked() -> list[str]:
     return [name for name in catalog.names() if (Path(__file__).parent / "workloads" / f"{name}.py").is_file()]
 
 
-def measure(model: str, tag: str, requests: int | None) -> dict:
+def measure(model: str, tag: str, requests: int | None, levels: tuple[int, ...] = CONCURRENCY) -> dict:
+    """Every mode at every level, `requests` per row (default: the workload's); the floor at the same
+    levels, `requests` (default: REQUESTS) per row."""
     tag, workload = importlib.import_module(f"load.workloads.{model}").workload(tag)
-    requests = requests or workload.requests
+    requests_given, requests = requests, requests or workload.requests
     bare(workload, 1, min(WARM_UP // 10 if workload.batched else WARM_UP, requests))
     extra: dict = {}
-    modes, batches = {"bare": [bare(workload, c, requests) for c in CONCURRENCY]}, {}
-    modes["batching"], batches["batching"] = served(model, tag, workload, True, requests, extra)
+    modes, batches = {"bare": [bare(workload, c, requests) for c in levels]}, {}
+    modes["batching"], batches["batching"] = served(model, tag, workload, True, levels, requests, extra)
     if workload.adaptive:
-        modes["no_batching"], batches["no_batching"] = served(model, tag, workload, False, requests)
-    ratios = [{"concurrency": a["concurrency"], "batching_over_bare": b["requests_per_s"] / a["requests_per_s"],
-               **({"batching_over_no_batching": b["requests_per_s"] / c["requests_per_s"]} if c else {})}
-              for a, b, c in zip(modes["bare"], modes["batching"], modes.get("no_batching", [None] * len(CONCURRENCY)))]
+        modes["no_batching"], batches["no_batching"] = served(model, tag, workload, False, levels, requests)
+    floors = floor.measure(levels, requests_given or REQUESTS)
+    ratios = [ratio_row(a, b, c, [rows[i] for rows in floors.values()])
+              for i, (a, b, c) in enumerate(zip(modes["bare"], modes["batching"], modes.get("no_batching", [None] * len(levels))))]
     best = {mode: max(r["requests_per_s"] for r in results) for mode, results in modes.items()}
     capacity = {"best_bare_per_s": best["bare"], "best_served_per_s": best["batching"],
                 "served_over_bare": best["batching"] / best["bare"], "replica_per_day": best["batching"] * 86_400,
                 "day_volume": workload.day_volume, "webcam_fps": workload.webcam_fps}
     return {"model": tag, "endpoint": workload.endpoint, "requests": requests, "batched": workload.batched,
-            "adaptive": workload.adaptive, "modes": modes, "batches": batches, "ratios": ratios, "capacity": capacity, "extra": extra}
+            "adaptive": workload.adaptive, "modes": modes, "batches": batches, "floor": floors, "ratios": ratios,
+            "capacity": capacity, "extra": extra}
+
+
+def ratio_row(a: dict, b: dict, c: dict | None, floors: list[dict]) -> dict:
+    """Throughput ratios at one concurrency: (b) served against (a) bare, (c) unbatched and each floor kind."""
+    row = {"concurrency": a["concurrency"], "batching_over_bare": b["requests_per_s"] / a["requests_per_s"]}
+    if c:
+        row["batching_over_no_batching"] = b["requests_per_s"] / c["requests_per_s"]
+    return row | {f"batching_over_{kind}": b["requests_per_s"] / f["requests_per_s"] for kind, f in zip(floor.KINDS, floors)}
 
 
 MODE_NAMES = {"bare": "(a) bare model, in process", "batching": "(b) service, adaptive batching",
@@ -183,10 +179,11 @@ def render(report: dict) -> str:
     names = MODE_NAMES if report["adaptive"] else UNBATCHED_NAMES
     rows = [f"| {names[mode]} | {r['concurrency']} | {r['requests']:,} | {r['errors']} | {r['requests_per_s']:,.1f} "
             f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |" for mode, results in report["modes"].items() for r in results]
-    ratio_header = ["| concurrent clients | (b)/(a) throughput | (b)/(c) throughput |", "|---|---|---|"] if report["adaptive"] \
-        else ["| concurrent clients | (b)/(a) throughput |", "|---|---|"]
-    ratios = [f"| {r['concurrency']} | {r['batching_over_bare']:.2f} |" + (f" {r['batching_over_no_batching']:.2f} |" if report["adaptive"] else "")
-              for r in report["ratios"]]
+    columns = ["bare", *(["no_batching"] if report["adaptive"] else []), *floor.KINDS]
+    headers = {"bare": "(b)/(a)", "no_batching": "(b)/(c)", **{kind: f"(b)/{floor.SHORT_NAMES[kind]}" for kind in floor.KINDS}}
+    ratio_header = ["| concurrent clients | " + " | ".join(f"{headers[c]} throughput" for c in columns) + " |",
+                    "|---|" + "---|" * len(columns)]
+    ratios = [f"| {r['concurrency']} | " + " | ".join(f"{r[f'batching_over_{c}']:.2f}" for c in columns) + " |" for r in report["ratios"]]
     batcher = [f"Adaptive batcher over the run: {names[mode]} called the model {b['calls']:,.0f} times, mean batch {b['mean_size']:.1f}."
                for mode, b in report.get("batches", {}).items() if report["adaptive"]]
     c = report["capacity"]
@@ -201,11 +198,15 @@ def render(report: dict) -> str:
         "",
         f"Measured {report['when']} on {report['machine']} with `{report['command']}`.",
         f"One request = one call of `{report['endpoint']}` as callers send it; {report['requests']:,} requests per row.",
-        "Clients share the machine's cores with the server; (a) has neither client nor HTTP.", batched,
+        "Load from `hey` on the machine's cores beside the server; (a) has neither client nor HTTP.", batched,
         "",
         "| mode | concurrent clients | requests | errors | answered/s | p50 ms | p99 ms |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "The floor, in the same run: one record echoed, no model (load/floor.py).",
+        "",
+        *floor.table(report["floor"]),
         "",
         *ratio_header,
         *ratios,
@@ -242,11 +243,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", choices=benchmarked())
     parser.add_argument("--model-tag", dest="tag", default=None, help="model version (default: <model>:latest)")
     parser.add_argument("--requests", type=int, default=None, help="requests per mode and concurrency level (default: the model's)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY), help="numbers of concurrent clients")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the results files")
     args = parser.parse_args(argv)
     with feature_store(args.model):
-        report = measure(args.model, args.tag or f"{args.model}:latest", args.requests)
-    command = f"python -m load.bench {args.model}" + (f" --requests {args.requests}" if args.requests else "")
+        report = measure(args.model, args.tag or f"{args.model}:latest", args.requests, tuple(args.concurrency))
+    command = f"python -m load.bench {args.model}" + (f" --requests {args.requests}" if args.requests else "") \
+        + (f" --concurrency {' '.join(map(str, args.concurrency))}" if tuple(args.concurrency) != CONCURRENCY else "")
     write(f"bench-{args.model}", report | run_facts(command), render, args.results)
 
 

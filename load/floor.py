@@ -35,6 +35,7 @@ KINDS = {  # name -> (command without the port, its route)
     "asgi": ([sys.executable, "-m", "uvicorn", "--app-dir", str(REPO_ROOT), "--http", "httptools", "--host", "127.0.0.1",
               "--no-access-log", "load.floor_services:app"], "/echo"),
 }
+SHORT_NAMES = {"bentoml_api": "api echo", "bentoml_asgi": "mounted echo", "asgi": "uvicorn echo"}
 NAMES = {"bentoml_api": "BentoML `@bentoml.api` echo", "bentoml_asgi": "Starlette echo mounted on BentoML (`@bentoml.asgi_app`)",
          "asgi": "uvicorn (httptools) + Starlette + pydantic echo"}
 

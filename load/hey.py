@@ -27,7 +27,7 @@ def command() -> str:
 def post(url: str, body: bytes, content_type: str, concurrency: int, requests: int, headers: dict[str, str]) -> dict:
     """The load's figures: requests (sent), errors (not 200, or no answer), requests_per_s (answered
     200 per second of the run), p50_ms and p99_ms (of every answered request)."""
-    requests = max(requests // concurrency, 1) * concurrency  # hey sends n // c on each connection
+    requests = sent(requests, concurrency)
     with tempfile.NamedTemporaryFile(prefix="hey-body-") as file:
         file.write(body)
         file.flush()
@@ -35,6 +35,11 @@ def post(url: str, body: bytes, content_type: str, concurrency: int, requests: i
                "-t", str(TIMEOUT_S), "-o", "csv", *(arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")), url]
         output = subprocess.run(run, capture_output=True, text=True, check=True, timeout=TIMEOUT_S * requests / concurrency + 60).stdout
     return figures(list(csv.DictReader(io.StringIO(output))), requests, concurrency)
+
+
+def sent(requests: int, concurrency: int) -> int:
+    """What hey sends when asked for `requests`: the same number on each connection, at least one."""
+    return max(requests // concurrency, 1) * concurrency
 
 
 def figures(rows: list[dict], requests: int, concurrency: int) -> dict:

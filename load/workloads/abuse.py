@@ -4,20 +4,24 @@ and game events ingested into Redis."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Callable
 
+import httpx
 import numpy as np
 import orjson
 
-from load.bench import SEED, Workload, http
+from load import hey
+from load.bench import SEED, Workload
+from playserve.api_keys import client_key
 
 
 def workload(tag: str) -> tuple[str, Workload]:
-    """One user's feature window per request (generated users); bare: the ONNX scorer on a batch,
-    as the service calls it. Extra: users scored per second in 100-window requests (a nightly job's
-    way), and game events ingested per second into Redis, bare and served."""
+    """One user's feature window per request (a generated user); bare: the ONNX scorer on a batch of
+    copies of it, as the service calls it. Extra: users scored per second in 100-window requests (a
+    nightly job's way), and game events ingested per second into Redis, bare and served."""
     from training.abuse.serving import data, features
     from training.abuse.serving.scorer import Scorer
     from training.common.store import get
@@ -29,30 +33,28 @@ def workload(tag: str) -> tuple[str, Workload]:
     table = features.labelled_table(population.events, population.users)
     windows = table[names].to_numpy(np.float32)
     records = orjson.loads(table[[data.ID, *names]].to_json(orient="records"))
-    bodies = [orjson.dumps({"windows": [r]}) for r in records]
-
-    def bare_batch(i: int, n: int) -> object:
-        return scorer.score(windows[np.arange(i, i + n) % len(windows)])
 
     def extra(url: str) -> dict:
-        batches = scored_in_batches(url, bare_batch, records)
+        batches = scored_in_batches(url, lambda: scorer.score(windows[:WINDOWS_PER_REQUEST]), records[:WINDOWS_PER_REQUEST])
         events = events_ingested(url, population.events.head(EVENTS))
         return {**batches, **events, "lines": batches["lines"] + events["lines"]}
 
-    return stored.tag, Workload("/score", bodies, bare_batch, batched=True, extra=extra)
+    return stored.tag, Workload("/score", orjson.dumps({"windows": [records[0]]}), lambda n: scorer.score(windows[[0] * n]),
+                                batched=True, extra=extra)
 
 
-WINDOWS_PER_REQUEST, BATCH_REQUESTS = 100, 60
+WINDOWS_PER_REQUEST, BATCH_REQUESTS = 100, 300
 
 
-def scored_in_batches(url: str, bare_batch: Callable[[int, int], object], records: list[dict]) -> dict:
-    """Users scored per second when each request carries 100 windows: in process and over HTTP (4 clients)."""
+def scored_in_batches(url: str, bare_batch: Callable[[], object], records: list[dict]) -> dict:
+    """Users scored per second when each request carries the same 100 windows: in process and over
+    HTTP (hey, 4 clients)."""
     start = time.perf_counter()
-    for i in range(BATCH_REQUESTS):
-        bare_batch(i * WINDOWS_PER_REQUEST, WINDOWS_PER_REQUEST)
+    for _ in range(BATCH_REQUESTS):
+        bare_batch()
     bare_per_s = BATCH_REQUESTS * WINDOWS_PER_REQUEST / (time.perf_counter() - start)
-    bodies = [orjson.dumps({"windows": records[i:i + WINDOWS_PER_REQUEST]}) for i in range(0, len(records), WINDOWS_PER_REQUEST)]
-    result = asyncio.run(http(url, Workload("/score", bodies, bare_batch), EVENT_CLIENTS, BATCH_REQUESTS))
+    body = orjson.dumps({"windows": records})
+    result = hey.post(f"{url}/score", body, "application/json", EVENT_CLIENTS, BATCH_REQUESTS, {"X-API-Key": client_key()})
     served_per_s = result["requests_per_s"] * WINDOWS_PER_REQUEST
     line = (f"Users scored in {WINDOWS_PER_REQUEST}-window requests, {BATCH_REQUESTS} requests per mode: **{bare_per_s:,.0f}/s** in process, "
             f"**{served_per_s:,.0f}/s** through `/score` from {EVENT_CLIENTS} clients (served/bare {served_per_s / bare_per_s:.2f}; "
@@ -79,11 +81,32 @@ def events_ingested(url: str, events) -> dict:
     served = events.assign(user_id="served-" + events["user_id"])
     batches = [orjson.dumps({"events": served.iloc[i:i + EVENTS_PER_REQUEST].to_dict(orient="records")})
                for i in range(0, len(served), EVENTS_PER_REQUEST)]
-    workload = Workload("/events", batches, bare=lambda i, n: None)
-    result = asyncio.run(http(url, workload, EVENT_CLIENTS, len(batches)))
+    result = asyncio.run(posted(f"{url}/events", batches, EVENT_CLIENTS))
     served_per_s = result["requests_per_s"] * EVENTS_PER_REQUEST
     line = (f"Game events into the online feature store (Redis on this machine), {len(events):,} events per mode: "
             f"**{bare_per_s:,.0f}/s** in process (`OnlineStore.ingest`), **{served_per_s:,.0f}/s** through `/events` "
             f"({EVENTS_PER_REQUEST}-event requests from {EVENT_CLIENTS} clients; {result['errors']} errors, p99 {result['p99_ms']:.0f} ms).")
     return {"events": len(events), "bare_events_per_s": bare_per_s, "served_events_per_s": served_per_s,
             "events_errors": result["errors"], "lines": [line]}
+
+
+async def posted(url: str, bodies: list[bytes], concurrency: int) -> dict:
+    """Each body POSTed once by `concurrency` clients: every batch of events is new, which hey (one
+    body for every request) cannot send."""
+    latencies, errors, counter = [], 0, itertools.count()
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while (i := next(counter)) < len(bodies):
+            sent = time.perf_counter()
+            try:
+                errors += (await client.post(url, content=bodies[i], headers={"content-type": "application/json"})).status_code != 200
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append(time.perf_counter() - sent)
+
+    async with httpx.AsyncClient(timeout=60, headers={"X-API-Key": client_key()}) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    seconds = time.perf_counter() - start
+    return {"errors": errors, "requests_per_s": (len(bodies) - errors) / seconds, "p99_ms": float(np.percentile(latencies, 99) * 1000)}

@@ -14,11 +14,10 @@ from playserve.api_keys import client_key
 
 
 def workload(tag: str) -> tuple[str, Workload]:
-    """One webcam frame per request (real photos: the astronaut, the cameraman, an empty scene,
-    as 640x480 JPEGs, slightly shifted); bare: decode, detect, crop and classify in process, as
-    the service does. Extra: the JSON report on a 10-minute session video, bare and served."""
+    """One webcam frame per request (a real photo, the astronaut, as a 640x480 JPEG); bare: decode,
+    detect, crop and classify in process, as the service does. Extra: the JSON report on a
+    10-minute session video, bare and served."""
     import cv2
-
     from training.common.images import decode
     from training.common.store import get
     from training.emotion.serving.analysis import Analyser
@@ -26,17 +25,11 @@ def workload(tag: str) -> tuple[str, Workload]:
 
     stored = get(tag)
     analyser = Analyser(stored.path)
-    scenes = [cv2.resize(p.rgb, (480, 480)) for p in photos() if p.name in ("astronaut", "camera", "coffee")]
-
-    def webcam_frame(i: int) -> bytes:  # 640x480, each a few pixels on from the last
-        scene = np.roll(scenes[i % len(scenes)], 3 * i, axis=1)
-        return cv2.imencode(".jpg", cv2.copyMakeBorder(scene, 0, 0, 80, 80, cv2.BORDER_REPLICATE)[..., ::-1])[1].tobytes()
-
-    frames = [webcam_frame(i) for i in range(48)]
+    scene = cv2.resize(next(p.rgb for p in photos() if p.name == "astronaut"), (480, 480))
+    frame = cv2.imencode(".jpg", cv2.copyMakeBorder(scene, 0, 0, 80, 80, cv2.BORDER_REPLICATE)[..., ::-1])[1].tobytes()
     content_type = "multipart/form-data; boundary=playserve-bench"
-    bodies = [httpx.Request("POST", "/predict", files=[("images", ("frame.jpg", frame))], headers={"content-type": content_type}).read()
-              for frame in frames]
-    return stored.tag, Workload("/predict", bodies, lambda i, _: analyser.faces(np.asarray(decode(frames[i % len(frames)]))),
+    body = httpx.Request("POST", "/predict", files=[("images", ("frame.jpg", frame))], headers={"content-type": content_type}).read()
+    return stored.tag, Workload("/predict", body, lambda _: analyser.faces(np.asarray(decode(frame))),
                                 content_type=content_type, requests=600, adaptive=False, webcam_fps=2.0,
                                 extra=lambda url: session_video_report(analyser, url))
 

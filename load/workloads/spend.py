@@ -8,12 +8,16 @@ from load.bench import SEED, Workload
 
 
 def workload(tag: str) -> tuple[str, Workload]:
+    """One generated user; bare: the request's user encoded and predicted as the service does it."""
+    from bentos.spend.frames import Encoder
+    from bentos.spend.schemas import user_record
     from training.spend import data
     from training.spend.scoring import load
 
     stored, model = load(tag)
-    frame = data.generate(2_000, seed=SEED).frame.drop(columns=[data.TARGET, data.GROUP])
-    records = orjson.loads(frame.to_json(orient="records"))
-    rows = [frame.iloc[[i]] for i in range(len(frame))]
-    return stored.tag, Workload("/predict", [orjson.dumps({"users": [r]}) for r in records],
-                                lambda i, _: model.predict(rows[i % len(rows)]))
+    frame = data.generate(1, seed=SEED).frame.drop(columns=[data.TARGET, data.GROUP])
+    record = orjson.loads(frame.to_json(orient="records"))[0]
+    encoder = Encoder(model.spec)
+    user = user_record(model.spec, stored.metadata.get("id_column", "user_id")).model_validate(record)
+    return stored.tag, Workload("/predict", orjson.dumps({"users": [record]}),
+                                lambda n: model.predict_frame(encoder.matrix(encoder.rows([user] * n))))

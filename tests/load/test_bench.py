@@ -1,5 +1,6 @@
-"""The benchmark harness in a bounded form: every mode runs, without errors, and the ratios are
-what the measured throughputs say; the batching switch really turns the batcher off."""
+"""The benchmark harness in a bounded form: every mode and the floor run, driven by hey, without
+errors, and the ratios are what the measured throughputs say; the batching switch really turns the
+batcher off."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 
 import pytest
 
-from load import bench
+from load import bench, floor, hey
 from load.workloads import abuse as abuse_workload
 from load.workloads import emotion as emotion_workload
 from playserve import local_redis
@@ -26,9 +27,11 @@ def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(model
     report = json.loads((tmp_path / f"bench-{model}.json").read_text())
     assert set(report["modes"]) == {"bare", "batching", "no_batching"}
     check_modes(report, 64)
-    for ratio, a, b, c in zip(report["ratios"], *report["modes"].values()):
+    for i, (ratio, a, b, c) in enumerate(zip(report["ratios"], *report["modes"].values())):
         assert ratio["batching_over_bare"] == b["requests_per_s"] / a["requests_per_s"]
         assert ratio["batching_over_no_batching"] == b["requests_per_s"] / c["requests_per_s"]
+        for kind, rows in report["floor"].items():
+            assert ratio[f"batching_over_{kind}"] == b["requests_per_s"] / rows[i]["requests_per_s"]
     batches = report["batches"]
     if model == "spend":  # one user per request: answered in the event loop (bentos/common/fastpath.py), never batched
         assert batches["no_batching"]["calls"] == batches["batching"]["calls"] == 0
@@ -36,18 +39,22 @@ def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(model
         assert batches["no_batching"]["calls"] == 0 and batches["batching"]["calls"] > 0 and batches["batching"]["mean_size"] > 1
     text = (tmp_path / f"bench-{model}.md").read_text()
     assert "(b)/(c) throughput" in text and "(c) service, batching off called the model 0 times" in text
+    assert "(b)/mounted echo throughput" in text and "uvicorn (httptools)" in text
 
 
-def check_modes(report: dict, requests: int, shedding: bool = False) -> None:
-    """Every row ran all its requests without errors; with `shedding`, the batcher may refuse (503)
-    some of a row's requests when it predicts they would wait past its limit, but not all. A bare
-    batched row calls the model on whole batches of `concurrency` inputs, so it rounds up."""
-    for mode, results in report["modes"].items():
-        assert [r["concurrency"] for r in results] == list(bench.CONCURRENCY)
+def check_modes(report: dict, requests: int, levels: tuple[int, ...] = bench.CONCURRENCY, shedding: bool = False) -> None:
+    """Every row, the floor's included, ran all its requests without errors; with `shedding`, the
+    batcher may refuse (503) some of a row's requests when it predicts they would wait past its
+    limit, but not all. A bare batched row calls the model on whole batches of `concurrency` inputs,
+    so it rounds up; hey sends the same number on each connection, so it rounds down."""
+    for mode, results in [*report["modes"].items(), *report["floor"].items()]:
+        assert [r["concurrency"] for r in results] == list(levels), mode
         allowed = requests - 1 if shedding and mode == "batching" else 0
         for r in results:
-            per_call = r["concurrency"] if mode == "bare" and report["batched"] else 1
-            assert r["errors"] <= allowed and r["requests"] == -(-requests // per_call) * per_call and r["requests_per_s"] > 0
+            c = r["concurrency"]
+            sent = (-(-requests // c) * c if report["batched"] else requests) if mode == "bare" else hey.sent(requests, c)
+            assert r["errors"] <= allowed and r["requests"] == sent and r["requests_per_s"] > 0, (mode, r)
+    assert set(report["floor"]) == set(floor.KINDS)
     capacity = report["capacity"]
     assert capacity["served_over_bare"] == capacity["best_served_per_s"] / capacity["best_bare_per_s"]
     assert capacity["replica_per_day"] == capacity["best_served_per_s"] * 86_400
@@ -60,7 +67,7 @@ def test_emotion_bench_measures_frames_bare_and_served_and_a_session_report(requ
     report = json.loads((tmp_path / "bench-emotion.json").read_text())
     assert set(report["modes"]) == {"bare", "batching"} and not report["adaptive"]
     check_modes(report, 16)
-    assert all(set(r) == {"concurrency", "batching_over_bare"} for r in report["ratios"])
+    assert all(set(r) == {"concurrency", "batching_over_bare", *(f"batching_over_{kind}" for kind in floor.KINDS)} for r in report["ratios"])
     extra = report["extra"]
     assert extra["sampled_frames"] == 12 and extra["bare_report_s"] > 0 and extra["served_frames_per_s"] == 12 / extra["served_report_s"]
     text = (tmp_path / "bench-emotion.md").read_text()
@@ -68,10 +75,11 @@ def test_emotion_bench_measures_frames_bare_and_served_and_a_session_report(requ
 
 
 def test_person_bench_measures_frames_bare_batched_and_unbatched_and_the_hog_comparison(request, tmp_path):
-    bench.main(["person", "--model-tag", trained_tag("person", request), "--requests", "8", "--results", str(tmp_path)])
+    bench.main(["person", "--model-tag", trained_tag("person", request), "--requests", "8", "--concurrency", "1", "8",
+                "--results", str(tmp_path)])
     report = json.loads((tmp_path / "bench-person.json").read_text())
     assert set(report["modes"]) == {"bare", "batching", "no_batching"} and report["batched"]
-    check_modes(report, 8, shedding=True)  # 8 frames at once are ~2.5 s of work, more beside the other test servers
+    check_modes(report, 8, (1, 8), shedding=True)  # 8 frames at once are ~2.5 s of work, more beside the other test servers
     text = (tmp_path / "bench-person.md").read_text()
     assert "(b)/(c) throughput" in text and "| bus | 4 | 4 | 1 |" in text and "**all 11 photos** | 9 | 8 found" in text
 

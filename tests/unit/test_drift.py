@@ -53,6 +53,19 @@ def test_missing_and_unseen_categories_fall_in_the_missing_bin(reference):
     assert len(shares) == len(reference_shares(stats[name]))
 
 
+def test_a_window_of_raw_values_bins_as_the_frame_does(reference):
+    """Services keep request values as they came (numbers, strings, None) and bin them without pandas."""
+    stats, spec = reference
+    frame = data.generate(2_000, seed=8).frame[spec.columns]
+    for name in spec.columns:
+        column = frame[name].astype(object).where(frame[name].notna(), None)
+        assert np.array_equal(window_shares(column.tolist(), stats[name]), window_shares(frame[name], stats[name])), name
+    number = spec.numeric[0]
+    mixed = [1.0, None, "2.5", "not a number", float("nan")]  # a table's text column: what is not a number is missing
+    assert np.array_equal(window_shares(mixed, stats[number]), window_shares(pd.Series(mixed), stats[number]))
+    assert window_shares(mixed, stats[number])[-1] == pytest.approx(0.6)
+
+
 def test_window_keeps_the_newest_rows_and_waits_for_enough(reference):
     stats, spec = reference
     window = DriftWindow(stats, size=1_000, min_rows=600)

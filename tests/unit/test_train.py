@@ -104,3 +104,6 @@ def test_the_services_request_matrix_predicts_exactly_as_the_table(small_result)
     from_matrix = small_result.model.predict_frame(encoder.matrix(encoder.rows(records)))
     from_table = small_result.model.predict(frame)
     assert np.array_equal(from_matrix[0], from_table[0]) and np.array_equal(from_matrix[1], from_table[1])
+    one_at_a_time = [small_result.model.predict_frame(encoder.matrix(encoder.rows([record]))) for record in records]
+    assert np.array_equal(np.concatenate([expected for expected, _ in one_at_a_time]), from_table[0])  # LightGBM's single-row path
+    assert np.array_equal(np.concatenate([probability for _, probability in one_at_a_time]), from_table[1])

@@ -32,19 +32,28 @@ def reference_shares(reference: dict) -> np.ndarray:
     return np.append(reference["shares"], reference["missing_share"])
 
 
-def window_shares(values: pd.Series, reference: dict) -> np.ndarray:
+def window_shares(values: pd.Series | Sequence, reference: dict) -> np.ndarray:
     """Shares of `values` in the reference's bins, the missing share last (as `reference_shares`)."""
     if "edges" in reference:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        numbers = as_numbers(values)
         present = numbers[~np.isnan(numbers)]
         counts = np.bincount(np.searchsorted(reference["edges"], present, side="right"), minlength=len(reference["edges"]) + 1)
         missing = len(numbers) - len(present)
     else:
         categories = {c: i for i, c in enumerate(reference["categories"])}
-        codes = values.map(categories)
-        counts = np.bincount(codes.dropna().astype(int), minlength=len(categories))
-        missing = int(codes.isna().sum())  # unseen categories count as missing, as the model treats them
+        codes = [categories.get(value) for value in values]
+        counts = np.bincount([code for code in codes if code is not None], minlength=len(categories))
+        missing = codes.count(None)  # unseen categories count as missing, as the model treats them
     return np.append(counts, missing) / max(len(values), 1)
+
+
+def as_numbers(values: pd.Series | Sequence) -> np.ndarray:
+    """Floats, NaN for what is not a number. numpy converts numbers and None directly (a window of
+    5,000 in ~0.2 ms, against ~5 ms through pandas); anything else goes through pd.to_numeric."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(list(values)), errors="coerce").to_numpy(dtype=float)
 
 
 def reference_statistics(x: pd.DataFrame, numeric: list[str], categorical: dict[str, list[str]] | None = None) -> dict:
@@ -106,7 +115,7 @@ class DriftWindow:
     def psi(self) -> dict[str, float]:
         """PSI per feature over the current window; features with fewer than `min_rows` are left out."""
         return {
-            name: psi(reference_shares(self.reference[name]), window_shares(pd.Series(list(window)), self.reference[name]))
+            name: psi(reference_shares(self.reference[name]), window_shares(list(window), self.reference[name]))
             for name, window in self.rows.items()
             if len(window) >= self.min_rows
         }

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from training.common.lightgbm_row import RowPredictor
 from training.spend.serving.features import FeatureSpec, to_model_frame
 
 CLASSIFIER_FILE = "payer_classifier.txt"
@@ -54,10 +56,19 @@ class SpendModel:
 
     def predict_frame(self, features: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected 30-day spend and payer probability for an encoded feature frame, or its matrix
-        (bentos/spend/frames.py: categories as their codes)."""
-        probability = self.classifier.predict(features)
-        amount = np.clip(self.transform.inverse(self.regressor.predict(features)), 0.0, None)
+        (bentos/spend/frames.py: categories as their codes). One row of a matrix takes LightGBM's
+        single-row path (equal answers, a tenth of the time)."""
+        if isinstance(features, np.ndarray) and features.shape[0] == 1:
+            classifier, regressor = self.row_predictors
+            probability, raw = np.array([classifier.predict(features[0])]), np.array([regressor.predict(features[0])])
+        else:
+            probability, raw = self.classifier.predict(features), self.regressor.predict(features)
+        amount = np.clip(self.transform.inverse(raw), 0.0, None)
         return probability * amount, probability
+
+    @cached_property
+    def row_predictors(self) -> tuple[RowPredictor, RowPredictor]:
+        return RowPredictor(self.classifier), RowPredictor(self.regressor)
 
     def predict(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Same, for a raw table: selects and encodes the feature columns first."""
