@@ -12,9 +12,9 @@ camera frame, plus the real-photo comparison against HOG; abuse: one user's wind
 scored in 100-window requests and events ingested per second into a local Redis).
 HTTP load comes from Debian's `hey` (load/hey.py), a native client on this machine's cores beside
 the server, as a sidecar's would be; it sends one body, so every client sends the workload's one
-request and (a) calls the model on that request's input. (a) has no client and no HTTP. For a model that batches (wallhack), (a) at level c is one call on c
-inputs: the batch c clients' requests can at best be merged into. A service without adaptive
-batching (emotion) has no (c)."""
+request and (a) calls the model on that request's input. (a) has no client and no HTTP. For a
+model that batches (wallhack), (a) at level c is one call on c inputs: the batch c clients'
+requests can at best be merged into. A service without adaptive batching (emotion) has no (c)."""
 
 from __future__ import annotations
 

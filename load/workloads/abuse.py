@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 
 from load import hey
-from load.bench import SEED, Workload
+from load.bench import SEED, Workload, summary
 from playserve.api_keys import client_key
 
 
@@ -108,5 +108,4 @@ async def posted(url: str, bodies: list[bytes], concurrency: int) -> dict:
     async with httpx.AsyncClient(timeout=60, headers={"X-API-Key": client_key()}) as client:
         start = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
-    seconds = time.perf_counter() - start
-    return {"errors": errors, "requests_per_s": (len(bodies) - errors) / seconds, "p99_ms": float(np.percentile(latencies, 99) * 1000)}
+    return summary(latencies, errors, time.perf_counter() - start, concurrency)

@@ -9,9 +9,10 @@ from load.bench import Workload
 
 
 def workload(tag: str) -> tuple[str, Workload]:
-    """One 640x480 camera frame per request (a real photo, bus.jpg: four people); bare: decode, letterbox, ONNX Runtime on a batch, NMS and the attention
-    check, as the service does them. Extra: people found and milliseconds per photo against
-    OpenCV's HOG on the real photos (the comparison DOMAIN.md's team made)."""
+    """One 640x480 camera frame per request (a real photo, bus.jpg: four people); bare: decode,
+    letterbox, ONNX Runtime on a batch, NMS and the attention check, as the service does them.
+    Extra: people found and milliseconds per photo against OpenCV's HOG on the real photos (the
+    comparison DOMAIN.md's team made)."""
     import cv2
 
     from training.common.images import decode
