@@ -12,7 +12,8 @@ camera frame, plus the real-photo comparison against HOG; abuse: one user's wind
 scored in 100-window requests and events ingested per second into a local Redis).
 HTTP load comes from Debian's `hey` (load/hey.py), a native client on this machine's cores beside
 the server, as a sidecar's would be; it sends one body, so every client sends the workload's one
-request and (a) calls the model on that request's input. (a) has no client and no HTTP. For a
+request and (a) calls the model on that request's input. (b) and the floor take turns, in rounds
+at each level, so that the machine's noise (it is shared) falls on both sides of their ratio. (a) has no client and no HTTP. For a
 model that batches (wallhack), (a) at level c is one call on c inputs: the batch c clients'
 requests can at best be merged into. A service without adaptive batching (emotion) has no (c)."""
 
@@ -43,6 +44,7 @@ from playserve.api_keys import client_key
 CONCURRENCY = (1, 8, 32)
 REQUESTS = 1_500  # per mode and concurrency level
 WARM_UP = 200  # requests before measuring; never more than a measured row (a short run stays short)
+ROUNDS = 5  # turns (b) and the floor take at each level
 SEED = 42
 
 
@@ -93,9 +95,37 @@ def bare(workload: Workload, concurrency: int, total: int) -> dict:
     return summary(latencies, errors, time.perf_counter() - start, concurrency, per_call)
 
 
-def http(url: str, workload: Workload, concurrency: int, total: int) -> dict:
+def http(url: str, workload: Workload, concurrency: int, total: int) -> hey.Run:
     """`concurrency` clients (hey's connections), each sending its next request when the last is answered."""
-    return hey.post(url + workload.endpoint, workload.body, workload.content_type, concurrency, total, {"X-API-Key": client_key()})
+    return hey.run(url + workload.endpoint, workload.body, workload.content_type, concurrency, total, {"X-API-Key": client_key()})
+
+
+def rounds(requests: int, concurrency: int) -> int:
+    """How many turns (b) and the floor take at one level: ROUNDS, fewer when a turn would send less
+    than one request per connection."""
+    return max(1, min(ROUNDS, requests // concurrency))
+
+
+def paired_sent(requests: int, concurrency: int) -> int:
+    """What a row measured in turns sends."""
+    turns = rounds(requests, concurrency)
+    return turns * hey.sent(requests // turns, concurrency)
+
+
+def in_turns(targets: dict[str, Callable[[int, int], hey.Run]], levels: tuple[int, ...], requests: int) -> dict[str, list[dict]]:
+    """Each target's figures at each level (name -> one row per level): the level's `requests` split
+    into rounds in which every target runs once, in turn, so a slow minute of a shared machine falls
+    on all of them alike and their ratios stay fair."""
+    rows: dict[str, list[dict]] = {name: [] for name in targets}
+    for level in levels:
+        turns = rounds(requests, level)
+        runs: dict[str, list[hey.Run]] = {name: [] for name in targets}
+        for _ in range(turns):
+            for name, target in targets.items():
+                runs[name].append(target(level, requests // turns))
+        for name in targets:
+            rows[name].append(hey.figures(*runs[name]))
+    return rows
 
 
 def start_service(model: str, tag: str, batching: bool) -> tuple[subprocess.Popen, str]:
@@ -119,17 +149,20 @@ def batcher_calls(metrics: str) -> dict:
 
 
 def served(model: str, tag: str, workload: Workload, batching: bool, levels: tuple[int, ...], requests: int,
-           extra: dict | None = None) -> tuple[list[dict], dict]:
-    """Each concurrency level against one service, and the batcher's calls over the run; then the
-    workload's extra figures into `extra`."""
+           extra: dict | None = None, floors: dict[str, str] | None = None) -> tuple[list[dict], dict, dict[str, list[dict]]]:
+    """Each concurrency level against one service (taking turns with the floor's servers `floors`,
+    kind -> URL, if given), the batcher's calls over the run and the floor's rows; then the workload's
+    extra figures into `extra`."""
     process, url = start_service(model, tag, batching)
     try:
         http(url, workload, 4, min(WARM_UP, requests))
-        results = [http(url, workload, c, requests) for c in levels]
+        targets = {"service": lambda c, n: http(url, workload, c, n),
+                   **{kind: (lambda c, n, floor_url=floor_url: floor.post(floor_url, c, n)) for kind, floor_url in (floors or {}).items()}}
+        rows = in_turns(targets, levels, requests)
         batches = batcher_calls(httpx.get(f"{url}/metrics", timeout=10).text)
         if extra is not None and workload.extra:
             extra.update(workload.extra(url))
-        return results, batches
+        return rows.pop("service"), batches, rows
     finally:
         services.stop(process)
 
@@ -141,16 +174,16 @@ def benchmarked() -> list[str]:
 
 def measure(model: str, tag: str, requests: int | None, levels: tuple[int, ...] = CONCURRENCY) -> dict:
     """Every mode at every level, `requests` per row (default: the workload's); the floor at the same
-    levels, `requests` (default: REQUESTS) per row."""
+    levels and counts, taking turns with (b)."""
     tag, workload = importlib.import_module(f"load.workloads.{model}").workload(tag)
-    requests_given, requests = requests, requests or workload.requests
+    requests = requests or workload.requests
     bare(workload, 1, min(WARM_UP // 10 if workload.batched else WARM_UP, requests))
     extra: dict = {}
     modes, batches = {"bare": [bare(workload, c, requests) for c in levels]}, {}
-    modes["batching"], batches["batching"] = served(model, tag, workload, True, levels, requests, extra)
+    with floor.running(min(WARM_UP, requests)) as floor_urls:
+        modes["batching"], batches["batching"], floors = served(model, tag, workload, True, levels, requests, extra, floor_urls)
     if workload.adaptive:
-        modes["no_batching"], batches["no_batching"] = served(model, tag, workload, False, levels, requests)
-    floors = floor.measure(levels, requests_given or REQUESTS)
+        modes["no_batching"], batches["no_batching"], _ = served(model, tag, workload, False, levels, requests)
     ratios = [ratio_row(a, b, c, [rows[i] for rows in floors.values()])
               for i, (a, b, c) in enumerate(zip(modes["bare"], modes["batching"], modes.get("no_batching", [None] * len(levels))))]
     best = {mode: max(r["requests_per_s"] for r in results) for mode, results in modes.items()}
@@ -238,12 +271,19 @@ def feature_store(model: str) -> Iterator[None]:
             del os.environ[local_redis.ENV]
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1 expected")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=benchmarked())
     parser.add_argument("--model-tag", dest="tag", default=None, help="model version (default: <model>:latest)")
-    parser.add_argument("--requests", type=int, default=None, help="requests per mode and concurrency level (default: the model's)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY), help="numbers of concurrent clients")
+    parser.add_argument("--requests", type=positive, default=None, help="requests per mode and concurrency level (default: the model's)")
+    parser.add_argument("--concurrency", type=positive, nargs="+", default=list(CONCURRENCY), help="numbers of concurrent clients")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the results files")
     args = parser.parse_args(argv)
     with feature_store(args.model):

@@ -16,6 +16,8 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -53,17 +55,29 @@ def serve(kind: str):
     return process, url + route
 
 
-def measure(concurrency: tuple[int, ...], requests: int, warm_up: int = 200) -> dict[str, list[dict]]:
-    """Each kind's hey figures at each concurrency (kind -> one row per level)."""
-    rows = {}
-    for kind in KINDS:
-        process, url = serve(kind)
-        try:
-            hey.post(url, BODY, "application/json", 4, min(warm_up, requests), {})
-            rows[kind] = [hey.post(url, BODY, "application/json", c, requests, {}) for c in concurrency]
-        finally:
+@contextmanager
+def running(warm_up: int = 200) -> Iterator[dict[str, str]]:
+    """Every kind's server at once, warmed up: kind -> its echo's URL; all stopped on leaving."""
+    processes, urls = [], {}
+    try:
+        for kind in KINDS:
+            process, urls[kind] = serve(kind)
+            processes.append(process)
+            post(urls[kind], 4, warm_up)
+        yield urls
+    finally:
+        for process in processes:
             services.stop(process)
-    return rows
+
+
+def post(url: str, concurrency: int, requests: int) -> hey.Run:
+    return hey.run(url, BODY, "application/json", concurrency, requests, {})
+
+
+def measure(concurrency: tuple[int, ...], requests: int) -> dict[str, list[dict]]:
+    """Each kind's hey figures at each concurrency (kind -> one row per level)."""
+    with running(min(200, requests)) as urls:
+        return {kind: [hey.figures(post(url, c, requests)) for c in concurrency] for kind, url in urls.items()}
 
 
 def table(rows: dict[str, list[dict]]) -> list[str]:

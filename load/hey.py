@@ -11,10 +11,21 @@ import io
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 
 import numpy as np
 
 TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Run:
+    """One hey run: what it sent, what came back 200, how long it took, every answer's latency (s)."""
+    concurrency: int
+    requests: int
+    ok: int
+    seconds: float
+    latencies: tuple[float, ...]
 
 
 def command() -> str:
@@ -24,17 +35,20 @@ def command() -> str:
     return found
 
 
-def post(url: str, body: bytes, content_type: str, concurrency: int, requests: int, headers: dict[str, str]) -> dict:
-    """The load's figures: requests (sent), errors (not 200, or no answer), requests_per_s (answered
-    200 per second of the run), p50_ms and p99_ms (of every answered request)."""
+def run(url: str, body: bytes, content_type: str, concurrency: int, requests: int, headers: dict[str, str]) -> Run:
     requests = sent(requests, concurrency)
     with tempfile.NamedTemporaryFile(prefix="hey-body-") as file:
         file.write(body)
         file.flush()
-        run = [command(), "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-T", content_type, "-D", file.name,
-               "-t", str(TIMEOUT_S), "-o", "csv", *(arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")), url]
-        output = subprocess.run(run, capture_output=True, text=True, check=True, timeout=TIMEOUT_S * requests / concurrency + 60).stdout
-    return figures(list(csv.DictReader(io.StringIO(output))), requests, concurrency)
+        argv = [command(), "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-T", content_type, "-D", file.name,
+                "-t", str(TIMEOUT_S), "-o", "csv", *(arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")), url]
+        output = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=TIMEOUT_S * requests / concurrency + 60).stdout
+    return answers(list(csv.DictReader(io.StringIO(output))), requests, concurrency)
+
+
+def post(url: str, body: bytes, content_type: str, concurrency: int, requests: int, headers: dict[str, str]) -> dict:
+    """The load's figures (see `figures`)."""
+    return figures(run(url, body, content_type, concurrency, requests, headers))
 
 
 def sent(requests: int, concurrency: int) -> int:
@@ -42,10 +56,18 @@ def sent(requests: int, concurrency: int) -> int:
     return max(requests // concurrency, 1) * concurrency
 
 
-def figures(rows: list[dict], requests: int, concurrency: int) -> dict:
+def answers(rows: list[dict], requests: int, concurrency: int) -> Run:
     """From hey's CSV rows (response-time and offset in seconds, status-code)."""
-    latencies = np.array([float(row["response-time"]) for row in rows]) if rows else np.zeros(1)
-    ok = sum(row["status-code"] == "200" for row in rows)
-    seconds = max((float(row["offset"]) + float(row["response-time"]) for row in rows), default=1.0)
-    return {"concurrency": concurrency, "requests": requests, "errors": requests - ok, "requests_per_s": ok / seconds,
+    return Run(concurrency, requests, sum(row["status-code"] == "200" for row in rows),
+               max((float(row["offset"]) + float(row["response-time"]) for row in rows), default=1.0),
+               tuple(float(row["response-time"]) for row in rows))
+
+
+def figures(*runs: Run) -> dict:
+    """Runs at one concurrency taken as one: requests (sent), errors (not 200, or no answer),
+    requests_per_s (answered 200 per second of the runs), p50_ms and p99_ms (of every answered request)."""
+    latencies = np.array([latency for r in runs for latency in r.latencies] or [0.0])
+    ok, requests = sum(r.ok for r in runs), sum(r.requests for r in runs)
+    return {"concurrency": runs[0].concurrency, "requests": requests, "errors": requests - ok,
+            "requests_per_s": ok / sum(r.seconds for r in runs),
             "p50_ms": float(np.percentile(latencies, 50) * 1000), "p99_ms": float(np.percentile(latencies, 99) * 1000)}

@@ -15,6 +15,7 @@ a plain SHA-256 is enough to store them: there is nothing to guess."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -108,6 +109,13 @@ class KeysFile:
             self._reload()
         return self.clients.get(digest(key))
 
+    def caller(self, headers: dict[bytes, bytes], model: str, endpoint: str) -> Client | None:
+        """The client whose key the headers carry, if it may call `model`/`endpoint`; else None
+        (ApiKeys says why)."""
+        key = presented_key(headers)
+        client = self.client(key) if key else None
+        return client if client is not None and client.may_call(model, endpoint) else None
+
     def _reload(self) -> None:
         """A changed file replaces the clients; one that cannot be read or parsed keeps the last
         good set (a half-written Secret update must not open or close the service)."""
@@ -126,6 +134,13 @@ def keys_file_from_env() -> KeysFile:
     return KeysFile(path)
 
 
+@functools.cache
+def shared_keys_file() -> KeysFile:
+    """The process's keys file, read when the first middleware needing it is built (in the worker,
+    where the service's environment is set), then shared by ApiKeys and the fast path."""
+    return keys_file_from_env()
+
+
 def client_of(request) -> str:
     """The name of the client whose key the request carried (set by ApiKeys)."""
     return request.scope[CLIENT_SCOPE_KEY]
@@ -137,7 +152,7 @@ class ApiKeys:
     def __init__(self, app, model: str, keys: KeysFile | None = None):
         self.app = app
         self.model = model
-        self.keys = keys or keys_file_from_env()
+        self.keys = keys or shared_keys_file()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or is_open(scope["path"]):

@@ -13,23 +13,25 @@ from bentos.common.observability import ValidationFailures, field_paths
 
 
 def guard(service, spec, body_limits: dict[str, int]) -> None:
-    """Outermost first: a request without a valid key is refused before its body is read, an
-    oversized body before it is parsed, a pod takes only what it can hold (bentos/common/traffic.py),
-    every 400 that remains is counted, and a small JSON request to an interactive route is answered
-    in the event loop (bentos/common/fastpath.py); refusals are logged without their payload; an
-    unknown parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
+    """Outermost first: a small JSON request to an interactive route with a valid key, room in the
+    pod and a body that validates is answered in the event loop (bentos/common/fastpath.py, which
+    shares the pod's slots and budgets with InFlight); any other request without a valid key is
+    refused before its body is read, an oversized body before it is parsed, a pod takes only what it
+    can hold (bentos/common/traffic.py), and every 400 that remains is counted; refusals are logged
+    without their payload; an unknown parameter is a 400. `spec` is the model's ModelSpec: its
+    non-interactive routes are bulk work."""
     memory.return_freed_memory()
     memory.skip_startup_objects_in_collections()
     pools.hand_over_the_interpreter_often()
     traffic.bound_request_metrics()
     traffic.close_silent_connections()
+    pod = traffic.Pod(limits.max_concurrency(), limits.BULK_SLOTS, limits.in_flight_bytes(spec.scratch, body_limits))
+    service.add_asgi_middleware(FastPath, service=service, routes=frozenset(r.path for r in spec.routes if r.interactive),
+                                model=spec.name, pod=pod)
     service.add_asgi_middleware(ApiKeys, model=spec.name)
     service.add_asgi_middleware(BodyLimit, limits=body_limits)
-    service.add_asgi_middleware(traffic.InFlight, slots=limits.max_concurrency(), bulk_slots=limits.BULK_SLOTS,
-                                bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive),
-                                body_bytes=limits.in_flight_bytes(spec.scratch, body_limits))
+    service.add_asgi_middleware(traffic.InFlight, pod=pod, bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive))
     service.add_asgi_middleware(ValidationFailures, model=spec.name, fields=field_paths(service))
-    service.add_asgi_middleware(FastPath, service=service, routes=frozenset(r.path for r in spec.routes if r.interactive))
     keep_payloads_out_of_logs()
     forbid_unknown_parameters(service)
     parse_forms(service)

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from load import bench, floor, hey
+from load import bench, floor
 from load.workloads import abuse as abuse_workload
 from load.workloads import emotion as emotion_workload
 from playserve import local_redis
@@ -46,13 +46,13 @@ def check_modes(report: dict, requests: int, levels: tuple[int, ...] = bench.CON
     """Every row, the floor's included, ran all its requests without errors; with `shedding`, the
     batcher may refuse (503) some of a row's requests when it predicts they would wait past its
     limit, but not all. A bare batched row calls the model on whole batches of `concurrency` inputs,
-    so it rounds up; hey sends the same number on each connection, so it rounds down."""
+    so it rounds up; hey sends the same number on each connection, so a served row (sent in turns) rounds down."""
     for mode, results in [*report["modes"].items(), *report["floor"].items()]:
         assert [r["concurrency"] for r in results] == list(levels), mode
         allowed = requests - 1 if shedding and mode == "batching" else 0
         for r in results:
             c = r["concurrency"]
-            sent = (-(-requests // c) * c if report["batched"] else requests) if mode == "bare" else hey.sent(requests, c)
+            sent = (-(-requests // c) * c if report["batched"] else requests) if mode == "bare" else bench.paired_sent(requests, c)
             assert r["errors"] <= allowed and r["requests"] == sent and r["requests_per_s"] > 0, (mode, r)
     assert set(report["floor"]) == set(floor.KINDS)
     capacity = report["capacity"]
@@ -97,3 +97,10 @@ def test_abuse_bench_measures_windows_bare_and_served_and_events_into_redis(requ
     text = (tmp_path / "bench-abuse.md").read_text()
     assert "Game events into the online feature store" in text and "Users scored in 100-window requests" in text
     assert local_redis.ENV not in os.environ  # the run's own Redis, stopped with it
+
+
+@pytest.mark.parametrize("option", [["--concurrency", "1", "0"], ["--requests", "-5"]])
+def test_bench_refuses_a_count_below_one_before_starting_anything(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["spend", *option])
+    assert exit_.value.code == 2 and "at least 1 expected" in capsys.readouterr().err

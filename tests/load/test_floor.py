@@ -7,6 +7,7 @@ import json
 
 import httpx
 import orjson
+import pytest
 
 from load import floor, hey
 from playserve import services
@@ -39,7 +40,34 @@ def test_the_floor_is_measured_by_hey_at_every_concurrency(tmp_path):
 def test_hey_figures_count_unanswered_and_refused_requests_as_errors():
     rows = [{"response-time": "0.002", "offset": "0.000", "status-code": "200"},
             {"response-time": "0.004", "offset": "0.001", "status-code": "503"}]
-    figures = hey.figures(rows, requests=3, concurrency=1)
+    figures = hey.figures(hey.answers(rows, requests=3, concurrency=1))
     assert figures["errors"] == 2 and figures["requests"] == 3
     assert figures["requests_per_s"] == 1 / 0.005  # answered 200s over the run's span
     assert figures["p50_ms"] == 3.0
+
+
+def test_hey_runs_taken_as_one_add_their_requests_answers_and_time():
+    first = hey.answers([{"response-time": "0.002", "offset": "0.000", "status-code": "200"}], requests=1, concurrency=1)
+    second = hey.answers([{"response-time": "0.004", "offset": "0.004", "status-code": "200"},
+                          {"response-time": "0.006", "offset": "0.008", "status-code": "200"}], requests=2, concurrency=1)
+    figures = hey.figures(first, second)
+    assert figures["requests"] == 3 and figures["errors"] == 0
+    assert figures["requests_per_s"] == pytest.approx(3 / (0.002 + 0.014))  # each run's own span, added
+    assert figures["p50_ms"] == 4.0
+
+
+def test_the_service_and_the_floor_take_turns_at_each_level():
+    from load import bench
+
+    calls = []
+
+    def target(name):
+        def run(concurrency, requests):
+            calls.append((name, concurrency, requests))
+            return hey.Run(concurrency, hey.sent(requests, concurrency), hey.sent(requests, concurrency), 1.0, (0.001,))
+        return run
+
+    rows = bench.in_turns({"service": target("service"), "echo": target("echo")}, (1, 8), 40)
+    assert calls[:4] == [("service", 1, 8), ("echo", 1, 8)] * 2 and len(calls) == 2 * (5 + 5)
+    assert [r["requests"] for r in rows["service"]] == [bench.paired_sent(40, 1), bench.paired_sent(40, 8)] == [40, 40]
+    assert bench.rounds(40, 32) == 1 and bench.paired_sent(40, 32) == 32  # fewer turns than one request per connection needs

@@ -33,8 +33,9 @@ def _exposition(registry) -> list[str]:
     return [line for line in generate_latest(registry).decode().splitlines() if "_created" not in line]
 
 
-def test_observe_many_counts_exactly_like_observe():
-    values = np.r_[np.random.default_rng(0).lognormal(8, 2, 5_000), [0.0, 100.0, np.nan]]
+@pytest.mark.parametrize("values", [np.r_[np.random.default_rng(0).lognormal(8, 2, 5_000), [0.0, 100.0, np.nan]],
+                                    np.array([0.0, 100.0, np.nan, 7.0, 60_000.0])], ids=["counted with numpy", "a few, one by one"])
+def test_observe_many_counts_exactly_like_observe(values):
     one, many = CollectorRegistry(), CollectorRegistry()
     single = Histogram("h", "h", buckets=[0, 100, 1_000, 50_000], registry=one)
     bulk = Histogram("h", "h", buckets=[0, 100, 1_000, 50_000], registry=many)

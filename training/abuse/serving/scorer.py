@@ -3,7 +3,9 @@ percentile among the training windows, flag, the features that contributed most,
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +55,17 @@ def quantiles(scores: np.ndarray) -> list[float]:
     return np.quantile(scores, np.linspace(0, 1, 1001)).tolist()
 
 
-def percentile(score: np.ndarray, score_quantiles: list[float]) -> np.ndarray:
+def percentile(score: np.ndarray, score_quantiles: Sequence[float] | np.ndarray) -> np.ndarray:
     """Share of the training windows (in %) that scored lower."""
-    return np.interp(score, score_quantiles, np.linspace(0, 100, len(score_quantiles)))
+    quantiles = np.asarray(score_quantiles, dtype=float)
+    return np.interp(score, quantiles, percent_levels(len(quantiles)))
+
+
+@functools.cache
+def percent_levels(count: int) -> np.ndarray:
+    """0 to 100 in `count` steps; made once, as the quantile list as an array (one window's score
+    costs less than building either)."""
+    return np.linspace(0, 100, count)
 
 
 def matrix(table: pd.DataFrame, features: list[str]) -> np.ndarray:
@@ -73,10 +83,11 @@ class Scorer:
     def __init__(self, directory: Path, threads: int = 0):
         self.spec = Spec.load(Path(directory))
         self.session = session(Path(directory) / ONNX_FILE, threads)
+        self.score_quantiles = np.asarray(self.spec.score_quantiles, dtype=float)
 
     def score(self, features: np.ndarray) -> Scores:
         score, errors, residual = self.session.run(list(OUTPUTS), {INPUT: np.asarray(features, np.float32)})
-        return Scores(score, percentile(score, self.spec.score_quantiles), errors, residual)
+        return Scores(score, percentile(score, self.score_quantiles), errors, residual)
 
     def top_features(self, errors: np.ndarray, n: int = TOP_FEATURES) -> list[list[tuple[str, float]]]:
         """Per window, the n features with the largest share of the autoencoder's error."""
