@@ -18,9 +18,9 @@ This is the outermost of `guard`'s middlewares and does their part for the reque
 in one layer (the four layers cost ~60 us a request, as much as a model call): the key must let
 its client call the route (else ApiKeys, next, refuses it), the body must fit the pod's budget of
 bytes in flight and, once in, find a free slot (else InFlight refuses it), and a body that stops
-arriving is a 408, as InFlight answers it. Body limits are far above SMALL_BODY, and this path answers
-no 400 for ValidationFailures to count. BentoML's own outer middleware (request metrics, tracing,
-access log) sees these requests as any other; its CORS middleware, inside the user middleware,
+arriving is a 408, as InFlight answers it. Body limits are far above SMALL_BODY, and this path
+answers no 400 for ValidationFailures to count. BentoML's own outer middleware (request metrics,
+tracing, access log) sees these requests as any other; its CORS middleware, inside the user middleware,
 would not see them; CORS is not enabled here."""
 
 from __future__ import annotations
