@@ -25,7 +25,6 @@ would not see them; CORS is not enabled here."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 
@@ -34,7 +33,7 @@ from bentoml._internal.context import trace_context
 
 from bentos.common.auth import CLIENT_SCOPE_KEY, KeysFile, shared_keys_file
 from bentos.common.limits import respond
-from bentos.common.traffic import BODY_IDLE_S, IDLE_BODY, Pod
+from bentos.common.traffic import IDLE_BODY, Pod, next_message
 
 SMALL_BODY = 8 * 1024  # ~30 spend users or ~10 abuse windows; past that, batching pays for itself
 JSON = b"application/json"
@@ -61,8 +60,10 @@ class FastPath:
 
     async def __call__(self, scope, receive, send):
         name = self.methods.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        headers = dict(scope["headers"]) if name else {}
-        length = small_json(headers) if name else None
+        if name is None:
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        length = small_json(headers)
         client = self.keys.caller(headers, self.model, scope["path"].strip("/")) if length is not None else None
         budget = self.pod.budgets["memory"]
         if client is None or not budget.fits(length):
@@ -70,7 +71,7 @@ class FastPath:
         scope[CLIENT_SCOPE_KEY] = client.name
         budget.used += length
         try:
-            message = await body(receive)
+            message = await next_message(receive)
             if message is None:
                 return await respond(send, 408, {"error": IDLE_BODY})
             if message["type"] != "http.request":  # the client is gone
@@ -122,16 +123,6 @@ def small_json(headers: dict[bytes, bytes]) -> int | None:
     if content_type.split(b";")[0].strip() == JSON and length.isdigit() and int(length) <= SMALL_BODY:
         return int(length)
     return None
-
-
-async def body(receive) -> dict | None:
-    """The request's first message, or None if nothing arrived for BODY_IDLE_S (a 408, as InFlight
-    answers it)."""
-    try:
-        async with asyncio.timeout(BODY_IDLE_S):
-            return await receive()
-    except TimeoutError:
-        return None
 
 
 def replay(first: dict, receive):

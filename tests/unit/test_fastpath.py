@@ -10,7 +10,7 @@ import bentoml
 import orjson
 import pydantic
 
-from bentos.common import fastpath
+from bentos.common import traffic
 from bentos.common.auth import KeysFile, keys_line, new_key
 from bentos.common.fastpath import FastPath
 from bentos.common.traffic import IDLE_BODY, InFlight, Pod
@@ -84,7 +84,7 @@ def test_a_body_that_does_not_fit_the_pod_s_budget_is_left_to_inflight(tmp_path)
 
 
 def test_a_body_that_never_arrives_is_a_408(tmp_path, monkeypatch):
-    monkeypatch.setattr(fastpath, "BODY_IDLE_S", 0.05)
+    monkeypatch.setattr(traffic, "BODY_IDLE_S", 0.05)
     pod = Pod(slots=4, bulk_slots=1, body_bytes={"memory": 1 << 20, "disk": 1 << 20})
     scope, status, _ = post(guarded(tmp_path, pod, bentoml_path), arrives=False)
     assert status == 408 and "reached" not in scope and pod.budgets["memory"].used == 0
