@@ -43,12 +43,15 @@ MAX_LATENCY_MS = 2_000
 
 
 def results(scorer: Scorer, scores: Scores, ids: list, flag: float, version: str) -> list[schemas.Scored]:
-    tops = scorer.top_features(scores.errors)
-    return [schemas.Scored.model_construct(
-                user_id=user, score=float(s), percentile=round(float(p), 3), flagged=bool(p >= flag),
-                top_features=[schemas.Contribution.model_construct(feature=f, share=round(share, 4)) for f, share in top],
-                reward_residual=float(r), model_version=version)
-            for user, s, p, r, top in zip(ids, scores.score, scores.percentile, scores.residual, tops)]
+    """The answers, which the route's output model validates once (making 400 pydantic objects
+    here took 1 ms per 100 windows, ten times scoring them)."""
+    features, shares = scorer.top_features(scores.errors)
+    return [{"user_id": user, "score": s, "percentile": p, "flagged": f,
+             "top_features": [{"feature": name, "share": share} for name, share in zip(names, parts)],
+             "reward_residual": r, "model_version": version}
+            for user, s, p, f, names, parts, r in zip(ids, scores.score.tolist(), np.round(scores.percentile, 3).tolist(),
+                                                       (scores.percentile >= flag).tolist(), features, np.round(shares, 4).tolist(),
+                                                       scores.residual.tolist())]
 
 
 def store_unavailable(error: redis.RedisError) -> JSONResponse:
@@ -87,8 +90,8 @@ class Abuse:
         """Score, percentile among the training windows, flag (PLAYSERVE_ABUSE_FLAG_PERCENTILE, default
         99), the features that contributed most and the reward residual, per window."""
         # rows, not a DataFrame: building one cost more than scoring a window
-        rows = Rows(FEATURE_NAMES, [WINDOW_VALUES(w.__dict__) for w in windows])
-        return self.scored(rows, [w.id for w in windows], FLAG, "score")
+        rows = Rows(FEATURE_NAMES, [WINDOW_VALUES(w) for w in windows])
+        return self.scored(rows, [w.get("id") for w in windows], FLAG, "score")
 
     # The two routes that call Redis run on their own threads (pools "store"): a hung store or a
     # 10,000-event batch must not hold the thread /score's batches run on.

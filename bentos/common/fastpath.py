@@ -1,4 +1,4 @@
-"""Small JSON requests to a model's interactive routes, answered in the event loop.
+"""JSON requests of up to a MiB to a model's interactive routes, answered past BentoML's API layer.
 
 BentoML's API layer costs more than a one-record model call: its `@bentoml.api` echo answers about
 half the requests/s of the same echo mounted as an ASGI app (load/results/floor.md), for a serde per
@@ -7,21 +7,23 @@ sync thread and back, and a response iterated in chunks. A game server asking ab
 paid all of that for a model call of ~0.1 ms.
 
 So a request to one of the spec's interactive routes whose method is sync and takes JSON, with a
-body of at most SMALL_BODY bytes, is validated here with the route's own input model, the
+body of at most LARGE_BODY bytes, is validated here with the route's own input model, the
 service's method is called right away (as the batcher calls it on a batch of this request alone),
 and the answer is written by the route's own output model: the bytes and headers BentoML answers
-with, in one piece. Anything else (a larger body, another content type, input that does not
-validate, an error in the method) goes on to BentoML, which answers it as before: the methods
-change nothing before they succeed.
+with, in one piece. A body of at most SMALL_BODY is answered in the event loop; a larger one on a
+thread of its own pool, so the loop goes on serving the small ones. Anything else (a body past
+LARGE_BODY, another content type, input that does not validate, an error in the method) goes on to
+BentoML, which answers it as before: the methods change nothing before they succeed.
 
 This is the outermost of `guard`'s middlewares and does their part for the requests it answers,
 in one layer (the four layers cost ~60 us a request, as much as a model call): the key must let
-its client call the route (else ApiKeys, next, refuses it), the body must fit the pod's budget of
-bytes in flight and, once in, find a free slot (else InFlight refuses it), and a body that stops
-arriving is a 408, as InFlight answers it. Body limits are far above SMALL_BODY, and this path
-answers no 400 for ValidationFailures to count. BentoML's own outer middleware (request metrics,
-tracing, access log) sees these requests as any other; its CORS middleware, inside the user middleware,
-would not see them; CORS is not enabled here."""
+its client call the route (else ApiKeys, next, refuses it), the body must be within the route's
+limit and fit the pod's budget of bytes in flight (else BodyLimit and InFlight refuse it), and it
+is admitted as InFlight admits a body (traffic.Admission: a body that stops arriving or arrives too
+slowly is a 408, and one with no free slot a 429). This path answers no 400 for
+ValidationFailures to count. BentoML's own outer middleware (request metrics, tracing, access log)
+sees these requests as any other; its CORS middleware, inside the user middleware, would not see
+them; CORS is not enabled here."""
 
 from __future__ import annotations
 
@@ -31,11 +33,16 @@ import inspect
 from _bentoml_sdk.io_models import IORootModel
 from bentoml._internal.context import trace_context
 
+from bentos.common import pools
 from bentos.common.auth import CLIENT_SCOPE_KEY, KeysFile, shared_keys_file
-from bentos.common.limits import respond
-from bentos.common.traffic import IDLE_BODY, Pod, next_message
+from bentos.common.limits import DEFAULT_LIMIT
+from bentos.common.traffic import Admission, Pod
 
-SMALL_BODY = 8 * 1024  # ~30 spend users or ~10 abuse windows; past that, batching pays for itself
+# Answered in the event loop: up to ~150 abuse windows or ~500 spend users, a few ms of work. A hop to
+# a thread cost 0.6 ms of CPU more per 100-window request (handing the interpreter over), as much as
+# the model's part of it (abuse 100-window requests: 45,000 users/s inline, 37,000 on a thread).
+SMALL_BODY = 128 * 1024
+LARGE_BODY = 1024 * 1024  # ~1,300 abuse windows; past that a request is a job, for BentoML's path and its batcher
 JSON = b"application/json"
 
 
@@ -49,12 +56,14 @@ def fast_methods(service, routes: frozenset[str]) -> dict[str, str]:
 
 class FastPath:
     """ASGI middleware; `routes`: the paths it may answer (the spec's interactive routes); `pod`: the
-    slots and budgets InFlight keeps (bentos/common/traffic.py)."""
+    slots and budgets InFlight keeps (bentos/common/traffic.py); `body_limits`: BodyLimit's, per endpoint."""
 
-    def __init__(self, app, service, routes: frozenset[str], model: str, pod: Pod, keys: KeysFile | None = None):
+    def __init__(self, app, service, routes: frozenset[str], model: str, pod: Pod, body_limits: dict[str, int] | None = None,
+                 keys: KeysFile | None = None):
         self.app, self.service, self.model, self.pod = app, service, model, pod
         self.keys = keys or shared_keys_file()
         self.methods = fast_methods(service, routes)
+        self.largest = {path: min(LARGE_BODY, (body_limits or {}).get(path.strip("/"), DEFAULT_LIMIT)) for path in self.methods}
         self.server = f"BentoML Service/{service.name}".encode()
         self._calls: dict[str, object] = {}
 
@@ -63,41 +72,29 @@ class FastPath:
         if name is None:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
-        length = small_json(headers)
+        length = json_length(headers, self.largest[scope["path"]])
         client = self.keys.caller(headers, self.model, scope["path"].strip("/")) if length is not None else None
         budget = self.pod.budgets["memory"]
         if client is None or not budget.fits(length):
             return await self.app(scope, receive, send)
         scope[CLIENT_SCOPE_KEY] = client.name
-        budget.used += length
+        admission = Admission(self.pod, budget, receive, send, length)
         try:
-            message = await next_message(receive)
-            if message is None:
-                return await respond(send, 408, {"error": IDLE_BODY})
-            if message["type"] != "http.request":  # the client is gone
+            body = await whole_body(admission)
+            if body is None:  # refused by the admission (it answered), or the client is gone
                 return
-            if not message.get("more_body") and await self.answered(name, message.get("body", b""), send):
-                return
+            answer = self.answer(name, body) if length <= SMALL_BODY else await pools.run("answer", self.answer, name, body)
+            if answer is not None:
+                return await self.send_answer(send, answer)
         finally:
-            budget.used -= length
+            admission.release()
         # BentoML's path, behind every guard, from the body this layer took
-        await self.app(scope, replay(message, receive), send)
+        await self.app(scope, replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
 
-    async def answered(self, name: str, body: bytes, send) -> bool:
-        """Sends the method's answer if a slot is free and the method answers; else False."""
-        if self.pod.answering >= self.pod.slots:
-            return False
-        self.pod.answering += 1
-        try:
-            answer = self.answer(name, body)
-            if answer is None:
-                return False
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", JSON), (b"content-length", str(len(answer)).encode()), (b"server", self.server), *request_id()]})
-            await send({"type": "http.response.body", "body": answer})
-            return True
-        finally:
-            self.pod.answering -= 1
+    async def send_answer(self, send, answer: bytes) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", JSON), (b"content-length", str(len(answer)).encode()), (b"server", self.server), *request_id()]})
+        await send({"type": "http.response.body", "body": answer})
 
     def answer(self, name: str, body: bytes) -> bytes | None:
         """The method's answer as JSON, or None for BentoML to answer (the reason is its to tell)."""
@@ -117,12 +114,25 @@ class FastPath:
         return self._calls[name]
 
 
-def small_json(headers: dict[bytes, bytes]) -> int | None:
-    """The declared length of a JSON body of at most SMALL_BODY bytes; None for any other request."""
+def json_length(headers: dict[bytes, bytes], largest: int) -> int | None:
+    """The declared length of a JSON body of at most `largest` bytes; None for any other request."""
     content_type, length = headers.get(b"content-type", JSON), headers.get(b"content-length", b"")
-    if content_type.split(b";")[0].strip() == JSON and length.isdigit() and int(length) <= SMALL_BODY:
+    if content_type.split(b";")[0].strip() == JSON and length.isdigit() and int(length) <= largest:
         return int(length)
     return None
+
+
+async def whole_body(admission: Admission) -> bytes | None:
+    """The body, once all of it has arrived and found a slot; None if the admission refused it or the
+    client left."""
+    chunks = []
+    while True:
+        message = await admission.receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def replay(first: dict, receive):

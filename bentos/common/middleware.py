@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from _bentoml_sdk.io_models import IORootModel
+from pydantic import TypeAdapter
 from starlette.formparsers import MultiPartException
 
 from bentos.common import forms, limits, memory, pools, traffic
@@ -13,9 +15,9 @@ from bentos.common.observability import ValidationFailures, field_paths
 
 
 def guard(service, spec, body_limits: dict[str, int]) -> None:
-    """Outermost first: a small JSON request to an interactive route with a valid key, room in the
-    pod and a body that validates is answered in the event loop (bentos/common/fastpath.py, which
-    shares the pod's slots and budgets with InFlight); any other request without a valid key is
+    """Outermost first: a JSON request of up to a MiB to an interactive route with a valid key, room
+    in the pod and a body that validates is answered past BentoML's API layer
+    (bentos/common/fastpath.py, which shares the pod's slots and budgets with InFlight); any other request without a valid key is
     refused before its body is read, an oversized body before it is parsed, a pod takes only what it
     can hold (bentos/common/traffic.py), and every 400 that remains is counted; refusals are logged
     without their payload; an unknown parameter is a 400. `spec` is the model's ModelSpec: its
@@ -27,13 +29,14 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     traffic.close_silent_connections()
     pod = traffic.Pod(limits.max_concurrency(), limits.BULK_SLOTS, limits.in_flight_bytes(spec.scratch, body_limits))
     service.add_asgi_middleware(FastPath, service=service, routes=frozenset(r.path for r in spec.routes if r.interactive),
-                                model=spec.name, pod=pod)
+                                model=spec.name, pod=pod, body_limits=body_limits)
     service.add_asgi_middleware(ApiKeys, model=spec.name)
     service.add_asgi_middleware(BodyLimit, limits=body_limits)
     service.add_asgi_middleware(traffic.InFlight, pod=pod, bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive))
     service.add_asgi_middleware(ValidationFailures, model=spec.name, fields=field_paths(service))
     keep_payloads_out_of_logs()
     forbid_unknown_parameters(service)
+    write_json_answers_in_one_pass(service)
     parse_forms(service)
 
 
@@ -44,6 +47,18 @@ def forbid_unknown_parameters(service) -> None:
     for method in service.apis.values():
         method.input_spec.model_config["extra"] = "forbid"
         method.input_spec.model_rebuild(force=True)
+
+
+def write_json_answers_in_one_pass(service) -> None:
+    """BentoML writes a JSON answer as json.dumps(answer.model_dump(mode="json")): a pass building
+    Python objects, then Python's encoder (0.5 ms for 100 abuse scores, more than scoring them).
+    pydantic-core writes the same values from the validated answer in one pass, compactly, in a
+    tenth of that (and a NaN as null, which is JSON). The fast path writes its answers the same way."""
+    for method in service.apis.values():
+        spec = method.output_spec
+        if isinstance(spec, type) and issubclass(spec, IORootModel) and "model_dump_json" not in vars(spec):
+            adapter = TypeAdapter(spec.model_fields["root"].annotation)
+            spec.model_dump_json = lambda self, adapter=adapter, **options: adapter.dump_json(self.root, **options).decode()
 
 
 def parse_forms(service) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+import typing_extensions
 
 from training.common.drift import DEFAULT_WINDOW, DriftWindow, Rows
 
@@ -186,15 +187,31 @@ def field_paths(service) -> dict[str, frozenset[str]]:
     return {method.route.strip("/"): frozenset(_paths(method.input_spec)) for method in service.apis.values()}
 
 
-def _paths(model, prefix: str = "") -> Iterator[str]:
+def _paths(record, prefix: str = "") -> Iterator[str]:
+    for name, annotation in _fields(record):
+        path = prefix + name
+        yield path
+        for kind in _types(annotation):
+            if _is_record(kind) and prefix.count(".") <= 3:
+                yield from _paths(kind, path + ".")
+
+
+def _is_record(kind) -> bool:
     from pydantic import BaseModel
 
-    for name, info in model.model_fields.items():
-        path = prefix + (info.alias or name)
-        yield path
-        for kind in _types(info.annotation):
-            if isinstance(kind, type) and issubclass(kind, BaseModel) and prefix.count(".") <= 3:
-                yield from _paths(kind, path + ".")
+    return typing_extensions.is_typeddict(kind) or isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _fields(record) -> Iterator[tuple[str, object]]:
+    """A model's or TypedDict's fields as requests name them (their aliases), with their types."""
+    if not typing_extensions.is_typeddict(record):
+        yield from ((info.alias or name, info.annotation) for name, info in record.model_fields.items())
+        return
+    for name, annotation in typing.get_type_hints(record, include_extras=True).items():
+        if typing.get_origin(annotation) is typing.NotRequired:
+            annotation = typing.get_args(annotation)[0]
+        aliases = [getattr(item, "alias", None) for item in typing.get_args(annotation)[1:]]
+        yield next((alias for alias in aliases if alias), name), annotation
 
 
 def _types(annotation) -> Iterator:

@@ -1,6 +1,7 @@
-"""One-record JSON requests answered in the event loop (bentos/common/fastpath.py), over real HTTP:
-the same bytes and headers as BentoML's own path, which a body past SMALL_BODY still takes (the
-same JSON padded with spaces), and which the adaptive batcher's own metric tells apart."""
+"""JSON requests answered past BentoML's API layer (bentos/common/fastpath.py), over real HTTP: in
+the event loop up to SMALL_BODY and on a thread up to LARGE_BODY, with the same bytes and headers as
+BentoML's own path, which a body past LARGE_BODY still takes (the same JSON padded with spaces), and
+which the adaptive batcher's own metric tells apart."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from bentos.common.fastpath import SMALL_BODY
+from bentos.common.fastpath import LARGE_BODY, SMALL_BODY
 from tests.conftest import post
 from training.abuse.serving.features import FEATURES
 from training.spend import data
@@ -36,17 +37,23 @@ def batched_calls(url: str, route: str) -> float:
     return sum(float(value) for value in pattern.findall(httpx.get(f"{url}/metrics", timeout=10).text))
 
 
-def test_a_small_request_is_answered_as_bentoml_answers_it_without_the_batcher(route):
+def padded(body: bytes, size: int) -> bytes:
+    """The same JSON, `size` bytes long."""
+    return body[:-1] + b" " * (size - len(body)) + body[-1:]
+
+
+def test_a_request_up_to_a_mib_is_answered_as_bentoml_answers_it_without_the_batcher(route):
     url, path, body = route
     headers = {"content-type": "application/json"}
     before = batched_calls(url, path)
     fast = post(f"{url}{path}", content=body, headers=headers, timeout=30)
-    assert batched_calls(url, path) == before  # not through BentoML's API layer
-    padded = body[:-1] + b" " * SMALL_BODY + body[-1:]
-    slow = post(f"{url}{path}", content=padded, headers=headers, timeout=30)
+    threaded = post(f"{url}{path}", content=padded(body, LARGE_BODY), headers=headers, timeout=30)
+    assert len(body) <= SMALL_BODY < LARGE_BODY
+    assert batched_calls(url, path) == before  # neither went through BentoML's API layer
+    slow = post(f"{url}{path}", content=padded(body, LARGE_BODY + 1), headers=headers, timeout=30)
     assert batched_calls(url, path) == before + 1
-    assert fast.status_code == slow.status_code == 200, (fast.text, slow.text)
-    assert fast.content == slow.content
+    assert fast.status_code == threaded.status_code == slow.status_code == 200, (fast.text, slow.text)
+    assert fast.content == threaded.content == slow.content
     assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
     assert fast.headers["server"] == slow.headers["server"] and fast.headers["server"].startswith("BentoML Service/")
     assert re.fullmatch(r"[0-9a-f]{16}", fast.headers["x-bentoml-request-id"])

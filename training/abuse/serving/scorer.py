@@ -84,13 +84,15 @@ class Scorer:
         self.spec = Spec.load(Path(directory))
         self.session = session(Path(directory) / ONNX_FILE, threads)
         self.score_quantiles = np.asarray(self.spec.score_quantiles, dtype=float)
+        self.feature_names = np.asarray(self.spec.features, dtype=object)
 
     def score(self, features: np.ndarray) -> Scores:
         score, errors, residual = self.session.run(list(OUTPUTS), {INPUT: np.asarray(features, np.float32)})
         return Scores(score, percentile(score, self.score_quantiles), errors, residual)
 
-    def top_features(self, errors: np.ndarray, n: int = TOP_FEATURES) -> list[list[tuple[str, float]]]:
-        """Per window, the n features with the largest share of the autoencoder's error."""
+    def top_features(self, errors: np.ndarray, n: int = TOP_FEATURES) -> tuple[list[list[str]], np.ndarray]:
+        """Per window, the names of the n features with the largest share of the autoencoder's error,
+        and those shares (windows x n), largest first."""
         shares = errors / np.maximum(errors.sum(axis=1, keepdims=True), 1e-12)
         order = np.argsort(-shares, axis=1)[:, :n]
-        return [[(self.spec.features[j], float(row[j])) for j in top] for row, top in zip(shares, order)]
+        return self.feature_names[order].tolist(), np.take_along_axis(shares, order, axis=1).astype(float)
