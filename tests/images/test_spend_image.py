@@ -39,6 +39,13 @@ def test_image_holds_no_training_stack(built):
     assert listing.strip() == "[]"
 
 
+def test_image_parses_http_with_httptools(built):
+    """uvicorn's httptools protocol imports in the image (without it uvicorn falls back to h11)."""
+    version = podman("run", "--rm", "--pull=never", built["name"], "python3", "-c",
+                     "import httptools, uvicorn.protocols.http.httptools_impl; print(httptools.__version__)")
+    assert version.strip() == "0.8.0"
+
+
 def test_push_then_deploy_the_real_image(built, tmp_path):
     env = {**os.environ, "PLAYSERVE_HOME": str(tmp_path / "home")}
     registry = json.loads(run_cli("registry", "up", "--port", str(free_port()), env=env).stdout)["registry"]

@@ -201,3 +201,14 @@ def test_a_bentofile_includes_every_repository_file_its_service_imports(model):
     reached = sorted(str(p.relative_to(REPO_ROOT)) for p in _import_closure(REPO_ROOT / "bentos" / model / "service.py"))
     missing = [f for f in reached if not any(f.startswith(i) if i.endswith("/") else fnmatch(f, i) for i in includes)]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("bentofile", [*(f"bentos/{model}/bentofile.yaml" for model in catalog.names()),
+                                       "playserve/templates/tabular/bentos/__name__/bentofile.yaml.tmpl"])
+def test_a_service_image_parses_http_as_the_project_environment_does(bentofile):
+    """uvicorn takes httptools when it is installed, else the pure-Python h11 (~110 us more a
+    request, load/results/floor.md): an image without it would serve slower than every figure here."""
+    from playserve.images import project_requirements
+
+    pin = [p for p in project_requirements() if p.startswith("httptools==")]
+    assert pin and re.search(rf"^\s+- {re.escape(pin[0])}$", (REPO_ROOT / bentofile).read_text(), re.M)
