@@ -63,7 +63,13 @@ def store_unavailable(error: redis.RedisError) -> JSONResponse:
     return JSONResponse({"error": f"{message}; /score does not need it"}, status_code=503, headers={"Retry-After": "5"})
 
 
-@bentoml.service(name="abuse", workers=1, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
+# Two workers, one per core of a replica: validating and answering windows is Python, which one
+# process runs on one core at a time. 100-window requests, hey at 4 clients: 73,000 users/s against
+# 40,000 with one worker, for ~200 MB more (the pod's slots and bytes in flight are split between them).
+WORKERS = 2
+
+
+@bentoml.service(name="abuse", workers=WORKERS, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Abuse:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 

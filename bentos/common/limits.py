@@ -38,15 +38,21 @@ def max_concurrency() -> int:
     return int(os.environ.get(CONCURRENCY_ENV, MAX_CONCURRENCY))
 
 
-def in_flight_bytes(scratch: str, body_limits: dict[str, int]) -> dict[str, int]:
-    """A pod's budgets of request bytes in flight: uploads fill its scratch volume (`scratch`, the
-    spec's emptyDir size) but for SCRATCH_HEADROOM, JSON bodies are held in memory (JSON_IN_FLIGHT).
-    The largest accepted body must fit either: a service that could never accept one refuses to start."""
-    budgets = {"disk": quantity_bytes(scratch) - SCRATCH_HEADROOM, "memory": JSON_IN_FLIGHT}
+def in_flight_bytes(scratch: str, body_limits: dict[str, int], workers: int = 1) -> dict[str, int]:
+    """One worker process's share of its pod's budgets of request bytes in flight: uploads fill the
+    pod's scratch volume (`scratch`, the spec's emptyDir size) but for SCRATCH_HEADROOM, JSON bodies
+    are held in memory (JSON_IN_FLIGHT). The largest accepted body must fit either: a service that
+    could never accept one refuses to start."""
+    budgets = {"disk": (quantity_bytes(scratch) - SCRATCH_HEADROOM) // workers, "memory": JSON_IN_FLIGHT // workers}
     largest = max(body_limits.values())
     if largest > budgets["disk"]:
         raise ValueError(f"a {largest:,}-byte request does not fit the {scratch} scratch volume: raise the spec's scratch")
     return budgets
+
+
+def worker_slots(slots: int, workers: int) -> int:
+    """One worker process's share of a pod's slots (the kernel spreads connections over them)."""
+    return max(1, slots // workers)
 
 
 def uploads_limit(files: int, bytes_per_file: int) -> int:

@@ -27,7 +27,9 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     pools.hand_over_the_interpreter_often()
     traffic.bound_request_metrics()
     traffic.close_silent_connections()
-    pod = traffic.Pod(limits.max_concurrency(), limits.BULK_SLOTS, limits.in_flight_bytes(spec.scratch, body_limits))
+    workers = service.config.get("workers", 1)  # processes: each admits its share of what the pod takes
+    pod = traffic.Pod(limits.worker_slots(limits.max_concurrency(), workers), limits.worker_slots(limits.BULK_SLOTS, workers),
+                      limits.in_flight_bytes(spec.scratch, body_limits, workers))
     service.add_asgi_middleware(FastPath, service=service, routes=frozenset(r.path for r in spec.routes if r.interactive),
                                 model=spec.name, pod=pod, body_limits=body_limits)
     service.add_asgi_middleware(ApiKeys, model=spec.name)

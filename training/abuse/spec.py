@@ -14,7 +14,7 @@ SPEC = ModelSpec(
     input_kind="events",
     metrics=(Metric(("test", SHIPPED, "roc_auc"), "ROC-AUC", "higher"), Metric(("test", SHIPPED, "pr_auc"), "PR-AUC", "higher"),
              Metric(("test", SHIPPED, "precision_at_k"), "precision@k", "higher")),
-    resources=Resources(cpu="500m", memory="512Mi", cpu_limit="2", memory_limit="1Gi"),
+    resources=Resources(cpu="500m", memory="768Mi", cpu_limit="2", memory_limit="1Gi"),  # two workers: ~600 MB at rest
     scaling={"staging": Scaling(1, 2),
              "prod": Scaling(3, 10, Resources(cpu="1", memory="1Gi", cpu_limit="2", memory_limit="2Gi"))},
     examples=(
