@@ -94,6 +94,7 @@ def test_abuse_bench_measures_windows_bare_and_served_and_events_into_redis(requ
     assert extra["bare_events_per_s"] > 0 and extra["served_events_per_s"] > 0
     # a request of 100 windows scores far more users a second than 100 requests of one
     assert extra["served_users_per_s_batched"] > 3 * report["capacity"]["best_served_per_s"]
+    assert len(extra["served_users_per_s_runs"]) == bench.ROUNDS and min(extra["served_users_per_s_runs"]) > 0
     text = (tmp_path / "bench-abuse.md").read_text()
     assert "Game events into the online feature store" in text and "Users scored in 100-window requests" in text
     assert local_redis.ENV not in os.environ  # the run's own Redis, stopped with it
