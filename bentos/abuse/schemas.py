@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import NotRequired, TypedDict  # pydantic needs these before Python 3.12
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from bentos.common.fields import MAX_ID_CHARS, UserId
+from bentos.common.fields import MAX_ID_CHARS, UserId, record
 from training.abuse.serving.data import KINDS
 
 MAX_WINDOWS_PER_REQUEST = 10_000   # also the adaptive batch cap
@@ -23,13 +23,10 @@ Amount = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 
 
 def window_record(features: list[str], id_column: str) -> type:
-    """One user's window of features (a TypedDict keyed f0, f1, ... in `features` order, and `id`
-    when sent): every feature required, unknown fields ignored. A dict, not a model: 100 windows
-    validate in four fifths of the time."""
+    """One user's window of features, keyed f0, f1, ... in `features` order (and `id` when sent):
+    every feature required, unknown fields ignored."""
     fields = {f"f{i}": Annotated[Finite, Field(alias=name)] for i, name in enumerate(features)}
-    window = TypedDict("Window", {"id": NotRequired[Annotated[UserId, Field(alias=id_column)]], **fields})
-    window.__pydantic_config__ = ConfigDict(extra="ignore")
-    return window
+    return record("Window", fields, {"id": Annotated[UserId, Field(alias=id_column)]})
 
 
 class Event(BaseModel):

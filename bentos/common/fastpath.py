@@ -1,4 +1,4 @@
-"""JSON requests of up to a MiB to a model's interactive routes, answered past BentoML's API layer.
+"""JSON requests to a model's interactive routes, answered past BentoML's API layer.
 
 BentoML's API layer costs more than a one-record model call: its `@bentoml.api` echo answers about
 half the requests/s of the same echo mounted as an ASGI app (load/results/floor.md), for a serde per
@@ -7,13 +7,15 @@ sync thread and back, and a response iterated in chunks. A game server asking ab
 paid all of that for a model call of ~0.1 ms.
 
 So a request to one of the spec's interactive routes whose method is sync and takes JSON, with a
-body of at most LARGE_BODY bytes, is validated here with the route's own input model, the
+declared length within the route's body limit, is validated here with the route's own input model, the
 service's method is called right away (as the batcher calls it on a batch of this request alone),
 and the answer is written by the route's own output model: the bytes and headers BentoML answers
 with, in one piece. A body of at most SMALL_BODY is answered in the event loop; a larger one on a
-thread of its own pool, so the loop goes on serving the small ones. Anything else (a body past
-LARGE_BODY, another content type, input that does not validate, an error in the method) goes on to
-BentoML, which answers it as before: the methods change nothing before they succeed.
+thread of its own pool, so the loop goes on serving the small ones. BentoML's API layer added as
+much again to a 10,000-user spend request (its batcher merges nothing into a request that size).
+Anything else (a chunked body, another content type, input that does not validate, an error in
+the method) goes on to BentoML, which answers it as before: the methods change nothing before
+they succeed.
 
 This is the outermost of `guard`'s middlewares and does their part for the requests it answers,
 in one layer (the four layers cost ~60 us a request, as much as a model call): the key must let
@@ -42,7 +44,6 @@ from bentos.common.traffic import Admission, Pod
 # a thread cost 0.6 ms of CPU more per 100-window request (handing the interpreter over), as much as
 # the model's part of it (abuse 100-window requests: 45,000 users/s inline, 37,000 on a thread).
 SMALL_BODY = 128 * 1024
-LARGE_BODY = 1024 * 1024  # ~1,300 abuse windows; past that a request is a job, for BentoML's path and its batcher
 JSON = b"application/json"
 
 
@@ -63,7 +64,7 @@ class FastPath:
         self.app, self.service, self.model, self.pod = app, service, model, pod
         self.keys = keys or shared_keys_file()
         self.methods = fast_methods(service, routes)
-        self.largest = {path: min(LARGE_BODY, (body_limits or {}).get(path.strip("/"), DEFAULT_LIMIT)) for path in self.methods}
+        self.largest = {path: (body_limits or {}).get(path.strip("/"), DEFAULT_LIMIT) for path in self.methods}
         self.server = f"BentoML Service/{service.name}".encode()
         self._calls: dict[str, object] = {}
 

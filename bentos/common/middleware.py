@@ -15,8 +15,8 @@ from bentos.common.observability import ValidationFailures, field_paths
 
 
 def guard(service, spec, body_limits: dict[str, int]) -> None:
-    """Outermost first: a JSON request of up to a MiB to an interactive route with a valid key, room
-    in the pod and a body that validates is answered past BentoML's API layer
+    """Outermost first: a JSON request of declared length to an interactive route with a valid key,
+    room in the pod and a body that validates is answered past BentoML's API layer
     (bentos/common/fastpath.py, which shares the pod's slots and budgets with InFlight); any other request without a valid key is
     refused before its body is read, an oversized body before it is parsed, a pod takes only what it
     can hold (bentos/common/traffic.py), and every 400 that remains is counted; refusals are logged

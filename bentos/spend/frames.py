@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel
 
 from training.common.drift import Rows, values_of
 from training.spend.serving.features import FeatureSpec
@@ -24,10 +23,9 @@ class Encoder:
         self.numeric = len(spec.numeric)
         self.codes = [{category: float(i) for i, category in enumerate(categories)} for categories in spec.categorical.values()]
 
-    def rows(self, records: Sequence[BaseModel]) -> Rows:
+    def rows(self, records: Sequence[dict]) -> Rows:
         """The records' feature values as they came (numbers, category strings, None), in spec order."""
-        values = self.values
-        return Rows(self.columns, [values(record.__dict__) for record in records])
+        return Rows(self.columns, [*map(self.values, records)])
 
     def matrix(self, rows: Rows) -> np.ndarray:
         table = np.array(rows.values, dtype=object).reshape(len(rows), len(self.columns))

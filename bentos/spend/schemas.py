@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from bentos.common.fields import UserId
+from bentos.common.fields import UserId, record
 from training.spend.serving.features import FeatureSpec
 
 MAX_USERS_PER_REQUEST = 20_000  # also the adaptive batch cap: bigger requests would get 503 from the batcher
@@ -19,34 +20,27 @@ Number = Annotated[Optional[float], Field(allow_inf_nan=False)]  # null = missin
 Category = Optional[str]  # null or an unseen value = missing
 
 
-def _fields(spec: FeatureSpec, extra: dict) -> dict:
-    fields = {f"f{i}": (Number, Field(..., alias=name)) for i, name in enumerate(spec.numeric)}
+def _fields(spec: FeatureSpec) -> dict:
+    """The features, keyed f0, f1, ... in spec order (numeric, then categorical), as callers name them."""
+    fields = {f"f{i}": Annotated[Number, Field(alias=name)] for i, name in enumerate(spec.numeric)}
     offset = len(spec.numeric)
-    fields |= {f"f{offset + i}": (Category, Field(..., alias=name)) for i, name in enumerate(spec.categorical)}
-    return fields | extra
+    return fields | {f"f{offset + i}": Annotated[Category, Field(alias=name)] for i, name in enumerate(spec.categorical)}
 
 
-def user_record(spec: FeatureSpec, id_column: str) -> type[BaseModel]:
+def user_record(spec: FeatureSpec, id_column: str) -> type:
     """One user's features; every feature is required (null allowed), unknown fields are ignored."""
-    return create_model(
-        "UserRecord",
-        __config__=ConfigDict(extra="ignore", populate_by_name=False),
-        **_fields(spec, {"id": (UserId, Field(None, alias=id_column))}),
-    )
+    return record("UserRecord", _fields(spec), {"id": Annotated[UserId, Field(alias=id_column)]})
 
 
-def outcome_record(spec: FeatureSpec, id_column: str) -> type[BaseModel]:
+def outcome_record(spec: FeatureSpec, id_column: str) -> type:
     """A user's features plus what happened: group and actual spend, for the nudge effect."""
-    extra = {
-        "id": (UserId, Field(None, alias=id_column)),
-        "group": (str, Field(..., description="control or nudged")),
-        "actual_spend": (float, Field(..., ge=0, allow_inf_nan=False, description="actual 30-day spend")),
-    }
-    return create_model("OutcomeRecord", __config__=ConfigDict(extra="ignore"), **_fields(spec, extra))
+    outcome = {"group": Annotated[str, Field(description="control or nudged")],
+               "actual_spend": Annotated[float, Field(ge=0, allow_inf_nan=False, description="actual 30-day spend")]}
+    return record("OutcomeRecord", _fields(spec) | outcome, {"id": Annotated[UserId, Field(alias=id_column)]})
 
 
-class Prediction(BaseModel):
-    user_id: UserId = None
+class Prediction(TypedDict):  # a dict, as abuse's answers: the output model validates 10,000 in a third of the time
+    user_id: UserId
     expected_spend: float
     payer_probability: float
     model_version: str

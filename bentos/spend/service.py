@@ -53,10 +53,8 @@ class Spend:
         rows = ENCODER.rows(users)
         expected, probability = self.model.predict_frame(ENCODER.matrix(rows))
         self.metrics.observe("predict", {"expected_spend": expected, "payer_probability": probability}, rows)
-        return [  # model_construct: the values are ours and already typed; validation would double the cost
-            schemas.Prediction.model_construct(user_id=u.id, expected_spend=e, payer_probability=p, model_version=self.version)
-            for u, e, p in zip(users, expected.tolist(), probability.tolist())
-        ]
+        return [{"user_id": u.get("id"), "expected_spend": e, "payer_probability": p, "model_version": self.version}
+                for u, e, p in zip(users, expected.tolist(), probability.tolist())]
 
     # The bulk routes run on their own threads (pools "bulk"), never on the one /predict's batches use.
     @bentoml.api
@@ -81,13 +79,13 @@ class Spend:
         return await pools.run("bulk", self.measure_nudge, users, bootstrap)
 
     def measure_nudge(self, users: list, bootstrap: int) -> schemas.NudgeEffect:
-        groups = {u.group for u in users}
+        groups = {u["group"] for u in users}
         if not groups <= {"control", "nudged"}:
             raise bentoml.exceptions.InvalidArgument(f"group: expected 'control' or 'nudged', got {sorted(groups - {'control', 'nudged'})}")
         predicted, _ = self.model.predict_frame(ENCODER.matrix(ENCODER.rows(users)))
         try:
             effect = nudge_effect(
-                [u.actual_spend for u in users], predicted, [u.group == "nudged" for u in users], samples=bootstrap
+                [u["actual_spend"] for u in users], predicted, [u["group"] == "nudged" for u in users], samples=bootstrap
             )
         except (ValueError, SchemaError) as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from error

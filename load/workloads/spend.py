@@ -9,6 +9,8 @@ from load.bench import SEED, Workload
 
 def workload(tag: str) -> tuple[str, Workload]:
     """One generated user; bare: the request's user encoded and predicted as the service does it."""
+    from pydantic import TypeAdapter
+
     from bentos.spend.frames import Encoder
     from bentos.spend.schemas import user_record
     from training.spend import data
@@ -18,6 +20,6 @@ def workload(tag: str) -> tuple[str, Workload]:
     frame = data.generate(1, seed=SEED).frame.drop(columns=[data.TARGET, data.GROUP])
     record = orjson.loads(frame.to_json(orient="records"))[0]
     encoder = Encoder(model.spec)
-    user = user_record(model.spec, stored.metadata.get("id_column", "user_id")).model_validate(record)
+    user = TypeAdapter(user_record(model.spec, stored.metadata.get("id_column", "user_id"))).validate_python(record)
     return stored.tag, Workload("/predict", orjson.dumps({"users": [record]}),
                                 lambda n: model.predict_frame(encoder.matrix(encoder.rows([user] * n))))

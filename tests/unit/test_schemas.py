@@ -16,9 +16,9 @@ def test_request_records_encode_as_lightgbm_encodes_the_table():
     """The matrix holds what LightGBM makes of the table's frame: numbers as they are, NaN for
     missing, and a category's position among the training categories (pandas' codes; NaN for an
     unseen or missing value)."""
-    Record = user_record(SPEC, data.ID)
-    records = [Record.model_validate(r) for r in [*RECORDS, {**RECORDS[0], "gender": "Male"}, {**RECORDS[1], "gender": None}]]
-    assert records[0].id == RECORDS[0][data.ID]
+    Record = pydantic.TypeAdapter(user_record(SPEC, data.ID))
+    records = [Record.validate_python(r) for r in [*RECORDS, {**RECORDS[0], "gender": "Male"}, {**RECORDS[1], "gender": None}]]
+    assert records[0]["id"] == RECORDS[0][data.ID]
     matrix = Encoder(SPEC).matrix(Encoder(SPEC).rows(records))
     table = to_model_frame(FRAME, SPEC)
     expected = np.column_stack([table[c].to_numpy(float) for c in SPEC.numeric]
@@ -35,20 +35,20 @@ def test_request_records_encode_as_lightgbm_encodes_the_table():
 )
 def test_bad_values_name_the_field(change, field):
     with pytest.raises(pydantic.ValidationError) as error:
-        user_record(SPEC, data.ID).model_validate({**RECORDS[0], **change})
+        pydantic.TypeAdapter(user_record(SPEC, data.ID)).validate_python({**RECORDS[0], **change})
     assert error.value.errors()[0]["loc"] == (field,)
 
 
 def test_missing_feature_is_refused_but_null_is_missing_value():
-    Record = user_record(SPEC, data.ID)
+    Record = pydantic.TypeAdapter(user_record(SPEC, data.ID))
     with pytest.raises(pydantic.ValidationError, match="shop_visit_days"):
-        Record.model_validate({k: v for k, v in RECORDS[0].items() if k != "shop_visit_days"})
+        Record.validate_python({k: v for k, v in RECORDS[0].items() if k != "shop_visit_days"})
     encoder = Encoder(SPEC)
-    assert np.isnan(encoder.matrix(encoder.rows([Record.model_validate({**RECORDS[0], "age": None})]))[0, SPEC.columns.index("age")])
+    assert np.isnan(encoder.matrix(encoder.rows([Record.validate_python({**RECORDS[0], "age": None})]))[0, SPEC.columns.index("age")])
 
 
 def test_outcome_needs_group_and_non_negative_spend():
-    Outcome = outcome_record(SPEC, data.ID)
+    Outcome = pydantic.TypeAdapter(outcome_record(SPEC, data.ID))
     with pytest.raises(pydantic.ValidationError, match="actual_spend"):
-        Outcome.model_validate({**RECORDS[0], "group": "control", "actual_spend": -5})
-    assert Outcome.model_validate({**RECORDS[0], "group": "nudged", "actual_spend": 10}).group == "nudged"
+        Outcome.validate_python({**RECORDS[0], "group": "control", "actual_spend": -5})
+    assert Outcome.validate_python({**RECORDS[0], "group": "nudged", "actual_spend": 10})["group"] == "nudged"
