@@ -7,15 +7,15 @@ sync thread and back, and a response iterated in chunks. A game server asking ab
 paid all of that for a model call of ~0.1 ms.
 
 So a request to one of the spec's interactive routes whose method is sync and takes JSON, with a
-declared length within the route's body limit, is validated here with the route's own input model, the
-service's method is called right away (as the batcher calls it on a batch of this request alone),
-and the answer is written by the route's own output model: the bytes and headers BentoML answers
-with, in one piece. A body of at most SMALL_BODY is answered in the event loop; a larger one on a
-thread of its own pool, so the loop goes on serving the small ones. BentoML's API layer added as
-much again to a 10,000-user spend request (its batcher merges nothing into a request that size).
-Anything else (a chunked body, another content type, input that does not validate, an error in
-the method) goes on to BentoML, which answers it as before: the methods change nothing before
-they succeed.
+declared length within the route's body limit, is validated here with the route's own input
+model, the service's method is called right away (as the batcher calls it on a batch of this
+request alone), and the answer is written by the route's own output model: the bytes and headers
+BentoML answers with, in one piece. A body of at most SMALL_BODY is answered in the event loop; a
+larger one on a thread of its own pool, so the loop goes on serving the small ones. BentoML's API
+layer added as much again to a 10,000-user spend request (its batcher merges nothing into a
+request that size). Anything else (a chunked body, another content type, input that does not
+validate, an error in the method) goes on to BentoML, which answers it as before: the methods
+change nothing before they succeed.
 
 This is the outermost of `guard`'s middlewares and does their part for the requests it answers,
 in one layer (the four layers cost ~60 us a request, as much as a model call): the key must let

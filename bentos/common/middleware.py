@@ -17,11 +17,11 @@ from bentos.common.observability import ValidationFailures, field_paths
 def guard(service, spec, body_limits: dict[str, int]) -> None:
     """Outermost first: a JSON request of declared length to an interactive route with a valid key,
     room in the pod and a body that validates is answered past BentoML's API layer
-    (bentos/common/fastpath.py, which shares the pod's slots and budgets with InFlight); any other request without a valid key is
-    refused before its body is read, an oversized body before it is parsed, a pod takes only what it
-    can hold (bentos/common/traffic.py), and every 400 that remains is counted; refusals are logged
-    without their payload; an unknown parameter is a 400. `spec` is the model's ModelSpec: its
-    non-interactive routes are bulk work."""
+    (bentos/common/fastpath.py, which shares the pod's slots and budgets with InFlight); any other
+    request without a valid key is refused before its body is read, an oversized body before it is
+    parsed, a pod takes only what it can hold (bentos/common/traffic.py), and every 400 that remains
+    is counted; refusals are logged without their payload; an unknown parameter is a 400. `spec` is
+    the model's ModelSpec: its non-interactive routes are bulk work."""
     memory.return_freed_memory()
     memory.skip_startup_objects_in_collections()
     pools.hand_over_the_interpreter_often()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bentos.common.limits import DEFAULT_LIMIT, MULTIPART_SLACK, BodyLimit, uploads_limit
+from bentos.common.limits import DEFAULT_LIMIT, MIB, MULTIPART_SLACK, BodyLimit, in_flight_bytes, uploads_limit, worker_slots
 
 
 async def reading_app(scope, receive, send):
@@ -68,3 +68,11 @@ def test_routes_not_named_get_the_default_and_upload_limits_cover_their_files():
     assert call("/other", [b"x" * DEFAULT_LIMIT], True)[0] == 200
     assert call("/other", [b"x" * (DEFAULT_LIMIT + 1)], True)[0] == 413
     assert uploads_limit(16, 1000) == 16_000 + MULTIPART_SLACK
+
+
+def test_each_worker_admits_its_share_of_the_pod():
+    pod = in_flight_bytes("2Gi", {"predict": 32 * MIB})
+    assert in_flight_bytes("2Gi", {"predict": 32 * MIB}, workers=2) == {kind: size // 2 for kind, size in pod.items()}
+    assert worker_slots(64, 2) == 32 and worker_slots(1, 2) == 1  # never none
+    with pytest.raises(ValueError, match="scratch"):  # the largest body must fit one worker's share
+        in_flight_bytes("512Mi", {"predict_table": 200 * MIB}, workers=2)
