@@ -18,7 +18,6 @@ from bentos.spend.tables import UploadError, read_upload
 from training.common.integrity import verified
 from training.spend.spec import SPEC as CONTRACT
 from training.spend.serving.features import FeatureSpec, SchemaError
-from training.spend.serving.model import SpendModel
 from training.spend.serving.nudge import BOOTSTRAP_SAMPLES, nudge_effect
 
 # Resolve "latest" once, so every worker serves the same exact version.
@@ -43,6 +42,10 @@ class Spend:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
     def __init__(self) -> None:
+        # Imported here, in the worker: BentoML's supervisor imports this module too, only to read the
+        # service, and LightGBM (with scikit-learn and scipy where they are installed) took 2.5 s of it.
+        from training.spend.serving.model import SpendModel
+
         self.model = SpendModel.load(self.model_ref.path)
         self.version = str(self.model_ref.tag)
         self.metrics = ServiceMetrics("spend", self.version, STORED.info.labels.get("git_sha", "unknown"),
