@@ -133,7 +133,7 @@ async def whole_body(admission: Admission) -> bytes | None:
             return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return b"".join(chunks)  # one chunk is returned as it is, not copied
 
 
 def replay(first: dict, receive):

@@ -32,8 +32,9 @@ Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas
 # The batcher sheds (503) requests it predicts will wait longer than this; it must cover a
 # full-size request (20,000 users take ~0.6 s), not only single records.
 MAX_LATENCY_MS = 3_000
-# One worker: on 2 cores with clients beside it, 2 workers served 195 requests/s at 32 clients
-# against 271 for one (python -m load.bench spend); one process batches everything it receives.
+# One worker for now. Two served more once the fast path answered requests itself (one user: 0.94 of
+# the mounted echo at 8 clients against 0.77, python -m load.bench spend, 2026-12-03), but each worker
+# keeps its own drift window, and the PSI gauge would then follow whichever worker refreshed last.
 WORKERS = 1
 
 
