@@ -12,11 +12,17 @@ alternating the two images on every run. Writes load/results/images.md and image
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 from load.results_file import run_facts, write
+from bentos.common import auth
 from playserve import catalog, images, services
+from playserve.api_keys import serving_keys
 
 MODEL = "spend"
 
@@ -32,18 +38,32 @@ def timed_build(model_tag: str, naive: bool) -> tuple[images.BuiltImage, float]:
     return built, time.perf_counter() - start
 
 
-def cold_start(image: str) -> float:
+def keys_for_the_container(directory: Path) -> Path:
+    """The local API keys, readable by the image's user only (services never start without keys)."""
+    copy = directory / "keys.json"
+    shutil.copyfile(serving_keys()[0], copy)
+    os.chown(copy, images.UID, images.UID)
+    copy.chmod(0o600)
+    return copy
+
+
+def cold_start(image: str, keys: Path) -> float:
     """Seconds from `podman run` to the first 200 from /readyz, run as the manifests run it."""
     port = services.free_port()
     start = time.perf_counter()
     container = images.run("podman", "run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp",
+                           "-v", f"{keys}:/etc/playserve/keys.json:ro", "-e", f"{auth.ENV}=/etc/playserve/keys.json",
                            "-p", f"127.0.0.1:{port}:3000", image).strip()
     try:
-        if not services.wait_until_ok(f"http://127.0.0.1:{port}/readyz", 180):
-            raise SystemExit(f"{image} did not become ready:\n{images.run('podman', 'logs', container)}")
+        if not services.wait_until_ok(f"http://127.0.0.1:{port}/readyz", 60, alive=lambda: container_running(container)):
+            raise SystemExit(f"{image} did not become ready:\n{images.run('podman', 'logs', container)[-3000:]}")
         return time.perf_counter() - start
     finally:
         images.run("podman", "rm", "-f", "-t", "0", container)
+
+
+def container_running(container: str) -> bool:
+    return images.run("podman", "inspect", "-f", "{{.State.Running}}", container).strip() == "true"
 
 
 def installed_distributions(image: str) -> int:
@@ -98,13 +118,14 @@ def main() -> None:
     base_s = time.perf_counter() - start
     for naive in (False, True):  # fill the wheelhouses so the timed builds compare like with like
         images.wheelhouse(requirements(naive))
+    keys = keys_for_the_container(Path(tempfile.mkdtemp(prefix="playserve-bench-keys-")))
     times = {False: ([], []), True: ([], [])}
     built = {}
     for _ in range(args.runs):
         for naive in (False, True):
             built[naive], seconds = timed_build(args.model, naive)
             times[naive][0].append(seconds)
-            times[naive][1].append(cold_start(built[naive].name))
+            times[naive][1].append(cold_start(built[naive].name, keys))
             print(f"{'naive' if naive else 'serving'}: {built[naive].size_mb:.0f} MB, build {seconds:.1f} s, "
                   f"cold start {times[naive][1][-1]:.1f} s", flush=True)
     report = {

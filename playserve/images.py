@@ -158,6 +158,9 @@ COPY bento /home/bentoml/bento
 ENV PATH=/opt/venv/bin:$PATH BENTOML_HOME=/home/bentoml/bentoml {model_env}={model_tag} \\
     BENTOML_DO_NOT_TRACK=true PYTHONDONTWRITEBYTECODE=1
 WORKDIR /home/bentoml/bento/src
+# the warm-up's server binds localhost, which a build without network does not resolve: its own hosts file
+RUN --mount=type=bind,source=image_warm_up.py,target=/image_warm_up.py --mount=type=tmpfs,target=/tmp \\
+    --mount=type=bind,source=hosts,target=/etc/hosts python3 /image_warm_up.py {service}
 USER {uid}
 EXPOSE 3000
 CMD ["bentoml", "serve", "{service}", "--host", "0.0.0.0", "--port", "3000"]
@@ -209,6 +212,8 @@ def build(model: str, model_tag: str, model_env: str, service: str, progress=lam
         shutil.copytree(bento_path, context / "bento")
         shutil.copytree(stored.path, context / "models" / model / stored.version)
         (context / "models" / model / "latest").write_text(stored.version)
+        shutil.copyfile(Path(__file__).with_name("image_warm_up.py"), context / "image_warm_up.py")
+        (context / "hosts").write_text("127.0.0.1 localhost\n")
         (context / "Containerfile").write_text(
             CONTAINERFILE.format(base=base, wheelhouse=wheels.name, uid=UID, model_env=model_env, model_tag=stored.tag, service=service)
         )

@@ -9,8 +9,6 @@ from typing import Annotated, Optional
 
 import bentoml
 import numpy as np
-import pandas as pd
-import redis
 from pydantic import Field
 from starlette.responses import JSONResponse
 
@@ -25,6 +23,10 @@ from training.abuse.spec import SPEC as CONTRACT
 from training.abuse.serving.features import FEATURES, InputError
 from training.abuse.serving.online import OnlineStore
 from training.abuse.serving.scorer import FLAG_PERCENTILE, Scorer, Scores
+from training.common import lazy
+
+pd = lazy.lazy("pandas")
+redis = lazy.lazy("redis")
 
 # Resolve "latest" once, so every worker serves the same exact version.
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_ABUSE_MODEL", "abuse:latest")))
@@ -74,6 +76,7 @@ class Abuse:
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
     def __init__(self) -> None:
+        lazy.load(pd, redis)
         # one ONNX Runtime thread: requests here are at most a few hundred windows, which one thread scores
         # faster than its pool does (39 against 50 us for one window, 99 against 107 us for 100), and the
         # pool's spinning threads took the cores the event loop and the other requests need

@@ -24,10 +24,12 @@ import typing
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 import typing_extensions
 
 from training.common.drift import DEFAULT_WINDOW, DriftWindow, Rows
+from training.common.lazy import lazy
+
+pd = lazy("pandas")
 
 PREFIX = "playserve"
 DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often: single-record traffic must not pay for it

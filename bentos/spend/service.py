@@ -14,7 +14,9 @@ from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics
 from bentos.spend import schemas
 from bentos.spend.frames import Encoder
+from bentos.spend import tables
 from bentos.spend.tables import UploadError, read_upload
+from training.common import lazy
 from training.common.integrity import verified
 from training.spend.spec import SPEC as CONTRACT
 from training.spend.serving.features import FeatureSpec, SchemaError
@@ -44,9 +46,12 @@ class Spend:
 
     def __init__(self) -> None:
         # Imported here, in the worker: BentoML's supervisor imports this module too, only to read the
-        # service, and LightGBM (with scikit-learn and scipy where they are installed) took 2.5 s of it.
+        # service. LightGBM imports scikit-learn where it is installed, for an API serving never uses
+        # (1.6 s of a worker's start in the project environment; the image has no scikit-learn).
+        lazy.absent("sklearn")
         from training.spend.serving.model import SpendModel
 
+        lazy.load(tables.pd, tables.fastparquet)
         self.model = SpendModel.load(self.model_ref.path)
         self.version = str(self.model_ref.tag)
         self.metrics = ServiceMetrics("spend", self.version, STORED.info.labels.get("git_sha", "unknown"),

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fastparquet
-import pandas as pd
+from training.common.lazy import lazy
+
+fastparquet = lazy("fastparquet")
+pd = lazy("pandas")
 
 PARQUET_MAGIC = b"PAR1"
 MAX_TABLE_ROWS = 1_000_000

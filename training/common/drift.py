@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from training.common.lazy import lazy
+
+pd = lazy("pandas")
 
 EPSILON = 1e-4  # floor for empty bins, so a bin that empties out counts instead of dividing by zero
 DEFAULT_WINDOW = 5_000  # rows per feature; small enough to react within minutes of real traffic

@@ -20,13 +20,22 @@ def _format(path: Path) -> str:
     return "csv" if suffix == ".csv" else "parquet"
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read through Arrow's own file system. Given a path alone, pandas opens a Python file that
+    Arrow's threads then read under the GIL, and a command that ends right after reading could abort
+    at exit (SIGABRT, "terminate called without an active exception", apache/arrow#34314)."""
+    from pyarrow import fs
+
+    return pd.read_parquet(str(path), filesystem=fs.LocalFileSystem())
+
+
 def read_table(path: Path) -> pd.DataFrame:
     path = Path(path)
     kind = _format(path)
     if not path.is_file():
         raise TableError(f"{path}: no such file")
     try:
-        return pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        return pd.read_csv(path) if kind == "csv" else read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError) as error:
         raise TableError(f"{path}: cannot read as {kind}: {error}") from error
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from training.common.lazy import lazy
+
+pd = lazy("pandas")
 
 ID = "user_id"
 LABEL = "abuse"        # the abuse type, or NORMAL

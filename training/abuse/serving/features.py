@@ -10,9 +10,11 @@ features, which tests check against a real Redis.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from training.abuse.serving.data import ACTIVITIES, DAY_SECONDS, EVENT_COLUMNS, ID, KINDS, LABEL
+from training.common.lazy import lazy
+
+pd = lazy("pandas")
 
 WINDOW_SECONDS = DAY_SECONDS   # tumbling windows: a day of play is one row
 TIMED = ("craft", "reward", "drop", "sale")  # kinds whose timing regularity is a feature (scripts are regular)

@@ -19,13 +19,12 @@ after KEEP_SECONDS.
 
 from __future__ import annotations
 
-import pandas as pd
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from training.abuse.serving.data import ID
 from training.abuse.serving.features import AGGREGATES, InputError, check_events, features, increments, window_of
+from training.common.lazy import lazy
+
+pd = lazy("pandas")
+redis = lazy("redis")
 
 PREFIX = "abuse"
 KEEP_SECONDS = 3 * 86_400   # wall-clock lifetime of a window's hash: the day, and two to score it late
@@ -65,6 +64,9 @@ class OnlineStore:
         Secret's file). A store that does not answer within a second is an error at once, never
         retried here (redis-py 8 retries a timed-out call three times by default): callers get a
         503 they can retry instead of a request that hangs."""
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
         options = {"password": password} if password else {}
         return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1,
                                         retry=Retry(NoBackoff(), 0), **options))

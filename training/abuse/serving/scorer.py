@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-import pandas as pd
 
 from training.abuse.serving.features import InputError
+from training.common.lazy import lazy
+
+ort = lazy("onnxruntime")
+pd = lazy("pandas")
 
 INPUT = "features"
 OUTPUTS = ("score", "errors", "residual")

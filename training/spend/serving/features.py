@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import pandas as pd
+from training.common.lazy import lazy
+
+pd = lazy("pandas")
 
 MAX_CATEGORIES = 200  # more distinct strings than this is an identifier or free text, not a category
 
