@@ -2,6 +2,7 @@
 # Set up, then run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
+unset PYTHONDONTWRITEBYTECODE  # as in run.sh: processes reuse the bytecode of what they import
 ci/setup.sh
 status=0
 .venv/bin/python -m pytest "$@" || status=$?

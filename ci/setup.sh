@@ -36,14 +36,3 @@ command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; playse
 export UV_SYSTEM_CERTS=1
 uv sync --frozen --quiet --python python3.11
 
-# Bytecode for every installed module, once per lock file: without it each Python process compiles
-# what it imports (this machine sets PYTHONDONTWRITEBYTECODE, so nothing is ever cached), which made
-# a service take 10-15 s to be ready instead of 4-5 s. compileall walking an already compiled
-# environment still takes ~20 s, hence the marker.
-bytecode_marker=".venv/.bytecode-$(sha256sum uv.lock | cut -c1-16)"
-if [[ ! -e "$bytecode_marker" ]]; then
-    echo "setup: compiling the environment's bytecode"
-    rm -f .venv/.bytecode-*
-    .venv/bin/python -m compileall -q -j 0 .venv/lib/python3.11/site-packages >/dev/null 2>&1 || true
-    touch "$bytecode_marker"
-fi

@@ -4,8 +4,10 @@ training run ends (the one quality-gate check)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +38,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def progress_display(title: str):
-    """A spinner with the current stage; yields the callback long-running work reports to."""
+    """Yields the callback long-running work reports its steps to. In a terminal: a spinner with the
+    current step and the time elapsed. Elsewhere (a log, CI) one line per step with the time elapsed
+    when it began: a spinner's updates never reach a file, only its last state."""
+    if not err.is_terminal:
+        started = time.monotonic()
+        report = lambda stage: err.print(f"{title}: {stage}  {timedelta(seconds=round(time.monotonic() - started))}", highlight=False)  # noqa: E731
+        report("started")
+        yield report
+        report("done")
+        return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=False) as bar:
         task = bar.add_task(title)
         yield lambda stage: bar.update(task, description=f"{title}: {stage}")

@@ -163,9 +163,10 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
        prometheus_port: Annotated[int, typer.Option("--prometheus-port", help="Port of the local Prometheus on 127.0.0.1.")] = 9090,
        redis_port: Annotated[int, typer.Option("--redis-port", help="Port of the local Redis (for the models whose spec needs one) on 127.0.0.1.")] = 6379,
        models: Annotated[str, typer.Option("--models", help="Comma-separated models to serve.")] = ",".join(catalog.names())):
-    """The embedded default: train each model the store has none of (wallhack: ~20 min on 2 cores,
-    once), serve them all, and run a local Prometheus scraping them with the alert rules loaded, and
-    a Redis if a model's spec needs one (the abuse scorer's online features; Ctrl-C stops everything)."""
+    """The embedded default: serve each model the store has a version of at once, then train the
+    others one by one (wallhack: ~20 min on 2 cores, once), serving each as soon as it is registered;
+    with a local Prometheus scraping them with the alert rules loaded, and a Redis if a model's spec
+    needs one (the abuse scorer's online features; Ctrl-C stops everything)."""
     from playserve import local_prometheus, local_redis
     from training.common.store import list_models
 
@@ -173,23 +174,45 @@ def up(port: Annotated[int, typer.Option("--port", help="Port of the first model
     unknown = [m for m in chosen if m not in catalog.models()]
     if unknown or not chosen:
         raise fail(f"models: unknown model(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(catalog.names())}")
-    for model in chosen:
-        if not list_models(model):
-            err.print(f"no {model} model in the store: making one with `playserve train {model}`'s defaults")
-            catalog.commands(model)["train"]()
     ports = {model: port + i for i, model in enumerate(chosen)}
+    untrained = [model for model in chosen if not list_models(model)]
     needs_redis = [model for model in ports if "redis" in catalog.spec(model).components]
     try:
         with local_prometheus.running(HOME / "prometheus", prometheus_port, ports) as prometheus, \
-                (local_redis.running(HOME / "redis", redis_port) if needs_redis else nullcontext()) as redis_url:
-            for model, model_port in ports.items():
-                print(services.how_to_call(model, model_port), flush=True)  # plain print: rich would wrap the commands
+                (local_redis.running(HOME / "redis", redis_port) if needs_redis else nullcontext()) as redis_url, \
+                services.Fleet({model: {local_redis.ENV: redis_url} for model in needs_redis}) as fleet:
             print(services.how_to_authenticate(), flush=True)
             print(f"Prometheus: {prometheus}  (alert rules: {prometheus}/alerts, targets: {prometheus}/targets)", flush=True)
             if redis_url:
                 print(f"Redis (online features of {', '.join(needs_redis)}): {local_redis.masked(redis_url)}", flush=True)
-            code = services.serve_until_stopped({model: (model_port, f"{model}:latest") for model, model_port in ports.items()},
-                                                extra={model: {local_redis.ENV: redis_url} for model in needs_redis})
+            for model in chosen:
+                if model not in untrained:
+                    start_serving(fleet, model, ports[model])
+            for model in untrained:
+                if fleet.ended() is None and trained_by_default(model):
+                    start_serving(fleet, model, ports[model])
+            if not fleet.processes:
+                raise RuntimeError("no model to serve: every training failed")
+            code = fleet.wait()
+    except (KeyboardInterrupt, services.Stopped):
+        code = 0
     except (RuntimeError, FileNotFoundError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(code)
+
+
+def start_serving(fleet: services.Fleet, model: str, port: int) -> None:
+    fleet.start(model, port, f"{model}:latest")
+    print(services.how_to_call(model, port), flush=True)  # plain print: rich would wrap the commands
+
+
+def trained_by_default(model: str) -> bool:
+    """`playserve train MODEL` with its defaults; False (said why) when its gate refused the model."""
+    err.print(f"no {model} model in the store: making one with `playserve train {model}`'s defaults")
+    try:
+        catalog.commands(model)["train"]()
+    except typer.Exit as refused:
+        if refused.exit_code:
+            err.print(f"{model}: training ended with exit code {refused.exit_code}; not serving it")
+            return False
+    return True

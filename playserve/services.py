@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,29 +90,52 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
         process.wait()
 
 
-def serve_until_stopped(servers: dict[str, tuple[int, str]], extra: dict[str, dict[str, str]] | None = None) -> int:
-    """Run one BentoML server per model (model -> (port, tag)) as children until one exits or this
-    process is told to stop (Ctrl-C, SIGTERM); then stop them all by PID so they finish in-flight
-    requests. `extra` is more environment for some models only (the Redis URL, with its password,
-    goes to the models that use it). Returns 0 after a requested stop, else the exit code of the
-    server that ended."""
-    from training.common.store import get
+class Stopped(Exception):
+    """SIGTERM reached `up`: whatever it was doing (training, waiting) ends, and its servers stop."""
 
-    for _, tag in servers.values():
+
+class Fleet:
+    """Local BentoML servers as children of this process, started one at a time (`up` starts each
+    model as soon as it has a version) and stopped together by PID, so they finish in-flight
+    requests. `extra` is more environment for some models only (the Redis URL, with its password,
+    goes to the models that use it)."""
+
+    def __init__(self, extra: dict[str, dict[str, str]] | None = None):
+        self.extra = extra or {}
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self) -> Fleet:
+        signal.signal(signal.SIGTERM, self._stop_requested)
+        return self
+
+    def __exit__(self, *_) -> None:
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the stopping short
+            signal.signal(stop_signal, signal.SIG_IGN)
+        for process in self.processes.values():
+            stop(process, timeout=60)
+
+    @staticmethod
+    def _stop_requested(*_) -> None:
+        raise Stopped
+
+    def start(self, model: str, port: int, tag: str) -> None:
+        from training.common.store import get
+
         get(tag)  # a missing model is a clear error here, not a server crash at start
-    processes = [subprocess.Popen(serve_command(model, port), env=serve_env(model, tag, extra=(extra or {}).get(model)))
-                 for model, (port, tag) in servers.items()]
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        while not stopping.is_set() and all(p.poll() is None for p in processes):
-            stopping.wait(0.5)
-    except KeyboardInterrupt:  # the terminal sent SIGINT to the children as well
-        pass
-    ended = [p.returncode for p in processes if p.poll() is not None and not stopping.is_set()]
-    for process in processes:
-        stop(process, timeout=60)
-    return ended[0] if ended else 0
+        self.processes[model] = subprocess.Popen(serve_command(model, port), env=serve_env(model, tag, extra=self.extra.get(model)))
+
+    def ended(self) -> int | None:
+        """The exit code of a server that has ended, else None."""
+        return next((p.returncode for p in self.processes.values() if p.poll() is not None), None)
+
+    def wait(self) -> int:
+        """Until a server ends (its exit code) or this process is told to stop (Ctrl-C, SIGTERM: 0)."""
+        try:
+            while (code := self.ended()) is None:
+                time.sleep(0.5)
+        except (KeyboardInterrupt, Stopped):  # the terminal sent SIGINT to the children as well
+            return 0
+        return code
 
 
 def how_to_call(model: str, port: int) -> str:

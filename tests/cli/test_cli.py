@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import re
 import socket
 import subprocess
 import time
@@ -161,8 +162,11 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
     process = subprocess.Popen([PLAYSERVE, "up", "--port", str(port), "--prometheus-port", str(prometheus_port), "--redis-port", str(redis_port)],
                                env=env, cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        for model_port in range(port, port + 5):
-            assert wait_until_ok(f"http://127.0.0.1:{model_port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
+        # the four models the store has are served while spend trains (~40 s here)
+        for model_port in range(port + 1, port + 5):
+            assert wait_until_ok(f"http://127.0.0.1:{model_port}/readyz", 120, alive=lambda: process.poll() is None), log.read_text()
+        assert "registered spend:" not in log.read_text(), "spend was registered before the others were ready; the check proves nothing"
+        assert wait_until_ok(f"http://127.0.0.1:{port}/readyz", 300, alive=lambda: process.poll() is None), log.read_text()
         key_file = tmp_path / "home" / "api-key"
         assert f"API key of the local client: {key_file}" in log.read_text() and key_file.stat().st_mode & 0o077 == 0
         local = {"Authorization": f"Bearer {key_file.read_text().strip()}"}
@@ -185,6 +189,8 @@ def test_up_trains_what_the_store_lacks_then_serves_every_model_with_a_prometheu
         assert scored.status_code == 200 and scored.json()["model_version"] == abuse_trained["tag"], log.read_text()
         text = log.read_text()
         assert "registered spend:" in text and not any(f"no {m} model" in text for m in ("wallhack", "emotion", "person", "abuse"))
+        # its progress in a log: a line per step with the time elapsed (a spinner would leave only its last state)
+        assert re.search(r"^training spend: payer classifier  0:\d\d:\d\d$", text, re.MULTILINE) and "training spend: done" in text
         assert f"serving spend on http://127.0.0.1:{port}" in text and f"serving wallhack on http://127.0.0.1:{port + 1}" in text
         assert f"serving emotion on http://127.0.0.1:{port + 2}" in text and f"serving person on http://127.0.0.1:{port + 3}" in text
         assert f"serving abuse on http://127.0.0.1:{port + 4}" in text and f"Prometheus: {prometheus}" in text
