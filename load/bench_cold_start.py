@@ -23,7 +23,7 @@ from load.bench import feature_store, positive
 from load.bench_images import cold_start as image_cold_start, keys_for_the_container
 from load.results_file import run_facts, write
 from playserve import catalog, images, services
-from playserve.image_warm_up import ready
+from playserve.image_warm_up import seconds_to_ready
 from training.common.store import get
 
 TARGET_S = 5.0
@@ -32,15 +32,14 @@ PLACES = ("project environment", "image")
 
 def launch_to_ready(model: str, tag: str, timeout: float = 120) -> float:
     port = services.free_port()
-    started = time.perf_counter()
+    started = time.monotonic()
     process = subprocess.Popen(services.serve_command(model, port), env=services.serve_env(model, tag),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while time.perf_counter() - started < timeout and process.poll() is None:
-            if ready(f"http://127.0.0.1:{port}/readyz"):
-                return time.perf_counter() - started
-            time.sleep(0.05)
-        raise SystemExit(f"{model} was not ready in {timeout} s (exit code {process.poll()})")
+        seconds = seconds_to_ready(f"http://127.0.0.1:{port}/readyz", started, lambda: process.poll() is None, timeout)
+        if seconds is None:
+            raise SystemExit(f"{model} was not ready in {timeout} s (exit code {process.poll()})")
+        return seconds
     finally:
         services.stop(process)
 
@@ -53,9 +52,9 @@ def built_image(model: str, tag: str) -> str:
 def measure(models: list[str], runs: int) -> dict[str, dict[str, list[float]]]:
     tags = {model: str(get(f"{model}:latest").tag) for model in models}
     built = {model: built_image(model, tags[model]) for model in models}
-    keys = keys_for_the_container(Path(tempfile.mkdtemp(prefix="playserve-bench-keys-")))
     starts = {model: {place: [] for place in PLACES} for model in models}
     with contextlib.ExitStack() as stack:
+        keys = keys_for_the_container(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="playserve-bench-keys-"))))
         for model in models:
             stack.enter_context(feature_store(model))
         for _ in range(runs):

@@ -23,6 +23,7 @@ from load.results_file import run_facts, write
 from bentos.common import auth
 from playserve import catalog, images, services
 from playserve.api_keys import serving_keys
+from playserve.image_warm_up import seconds_to_ready
 
 MODEL = "spend"
 
@@ -50,14 +51,15 @@ def keys_for_the_container(directory: Path) -> Path:
 def cold_start(image: str, keys: Path) -> float:
     """Seconds from `podman run` to the first 200 from /readyz, run as the manifests run it."""
     port = services.free_port()
-    start = time.perf_counter()
+    start = time.monotonic()
     container = images.run("podman", "run", "-d", "--pull=never", "--read-only", "--tmpfs", "/tmp",
                            "-v", f"{keys}:/etc/playserve/keys.json:ro", "-e", f"{auth.ENV}=/etc/playserve/keys.json",
                            "-p", f"127.0.0.1:{port}:3000", image).strip()
     try:
-        if not services.wait_until_ok(f"http://127.0.0.1:{port}/readyz", 60, alive=lambda: container_running(container)):
+        seconds = seconds_to_ready(f"http://127.0.0.1:{port}/readyz", start, lambda: container_running(container), 60)
+        if seconds is None:
             raise SystemExit(f"{image} did not become ready:\n{images.run('podman', 'logs', container)[-3000:]}")
-        return time.perf_counter() - start
+        return seconds
     finally:
         images.run("podman", "rm", "-f", "-t", "0", container)
 
@@ -118,16 +120,17 @@ def main() -> None:
     base_s = time.perf_counter() - start
     for naive in (False, True):  # fill the wheelhouses so the timed builds compare like with like
         images.wheelhouse(requirements(naive))
-    keys = keys_for_the_container(Path(tempfile.mkdtemp(prefix="playserve-bench-keys-")))
     times = {False: ([], []), True: ([], [])}
     built = {}
-    for _ in range(args.runs):
-        for naive in (False, True):
-            built[naive], seconds = timed_build(args.model, naive)
-            times[naive][0].append(seconds)
-            times[naive][1].append(cold_start(built[naive].name, keys))
-            print(f"{'naive' if naive else 'serving'}: {built[naive].size_mb:.0f} MB, build {seconds:.1f} s, "
-                  f"cold start {times[naive][1][-1]:.1f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="playserve-bench-keys-") as scratch:
+        keys = keys_for_the_container(Path(scratch))
+        for _ in range(args.runs):
+            for naive in (False, True):
+                built[naive], seconds = timed_build(args.model, naive)
+                times[naive][0].append(seconds)
+                times[naive][1].append(cold_start(built[naive].name, keys))
+                print(f"{'naive' if naive else 'serving'}: {built[naive].size_mb:.0f} MB, build {seconds:.1f} s, "
+                      f"cold start {times[naive][1][-1]:.1f} s", flush=True)
     report = {
         "model": built[False].model_tag, "runs": args.runs, "base_s": base_s,
         "serving": summary(*times[False], built[False]),

@@ -40,6 +40,22 @@ def ready(url: str) -> bool:
         return False
 
 
+def seconds_to_ready(url: str, started: float, alive, timeout: float) -> float | None:
+    """Seconds since `started` (time.monotonic) to the first 200 from `url`, polled every 50 ms;
+    None once `alive()` is False or `timeout` has passed. `alive` is asked at most once a second
+    (asking podman costs a process)."""
+    checked = started
+    while time.monotonic() - started <= timeout:
+        if ready(url):
+            return time.monotonic() - started
+        if time.monotonic() - checked >= 1:
+            if not alive():
+                return None
+            checked = time.monotonic()
+        time.sleep(0.05)
+    return None
+
+
 def scratch_home(home: Path, scratch: Path) -> Path:
     """A BentoML home that shares the image's models: what the server writes (its Prometheus
     files) stays out of the image."""
@@ -59,11 +75,10 @@ def warm_up(service: str) -> float:
         started = time.monotonic()
         server = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", service, "--host", "127.0.0.1", "--port", str(port)], env=env)
         try:
-            while not ready(f"http://127.0.0.1:{port}/readyz"):
-                if server.poll() is not None or time.monotonic() - started > READY_TIMEOUT_S:
-                    raise SystemExit(f"warm-up: {service} was not ready (exit code {server.poll()})")
-                time.sleep(0.5)
-            return time.monotonic() - started
+            seconds = seconds_to_ready(f"http://127.0.0.1:{port}/readyz", started, lambda: server.poll() is None, READY_TIMEOUT_S)
+            if seconds is None:
+                raise SystemExit(f"warm-up: {service} was not ready (exit code {server.poll()})")
+            return seconds
         finally:
             server.terminate()
             server.wait(timeout=60)
