@@ -3,7 +3,7 @@
     playserve_model_info{model, version, git_sha}                 1 for the version being served
     playserve_prediction{model, output}                           histogram of each output value
     playserve_validation_failures_total{model, endpoint, reason, field}
-    playserve_feature_psi{model, feature}                         input drift (tabular models)
+    playserve_feature_psi{model, feature}                         input drift (tabular models), of all workers' windows
     playserve_input_rows{model, endpoint}                         rows per model call, after adaptive batching
     playserve_input_bytes{model, endpoint}                        upload sizes (image and video models)
     playserve_image_decode_failures_total{model, reason}          (image and video models)
@@ -18,7 +18,10 @@ PROMETHEUS_MULTIPROC_DIR; imported earlier it would write to a registry nobody r
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import threading
 import time
 import typing
 from collections.abc import Iterator, Sequence
@@ -26,13 +29,13 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import typing_extensions
 
-from training.common.drift import DEFAULT_WINDOW, DriftWindow, Rows
+from training.common.drift import DEFAULT_WINDOW, DriftWindow, Rows, SharedCounts
 from training.common.lazy import lazy
 
 pd = lazy("pandas")
 
 PREFIX = "playserve"
-DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often: single-record traffic must not pay for it
+DRIFT_REFRESH_S = 1.0  # recompute PSI at most this often (in a thread of its own: requests never wait for it)
 MAX_FIELD_CHARS = 60  # label values stay short and few
 OTHER = "<other>"  # an endpoint, field or reason outside the service's own (a caller's invention)
 FIXED_FIELDS = frozenset({"<body>", "<request>"})
@@ -143,7 +146,11 @@ class ServiceMetrics:
         _metric("Gauge", "model_info", "The model version this service serves (value 1)", ["model", "version", "git_sha"],
                 multiprocess_mode="livemax").labels(model, version, git_sha).set(1)
         self.drift = DriftWindow(reference, window) if reference else None
-        self._drift_updated = 0.0
+        if self.drift:
+            shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # set by BentoML in every worker
+            self.workers = SharedCounts(shared, model, reference) if shared else None
+            self._rows_added = threading.Event()
+            threading.Thread(target=self._refresh_drift_as_rows_arrive, name="drift", daemon=True).start()
         self._children: dict[tuple[str, str], object] = {}
 
     def observe(self, endpoint: str, outputs: dict[str, Sequence[float]], features: pd.DataFrame | Rows | None = None) -> None:
@@ -154,7 +161,7 @@ class ServiceMetrics:
             self._series("input_rows", endpoint).observe(len(features))
             if self.drift:
                 self.drift.add(features)
-                self._refresh_drift()
+                self._rows_added.set()
 
     def _series(self, metric: str, label: str):
         """This model's series of a histogram of HISTOGRAMS, kept: prometheus_client's labels()
@@ -164,14 +171,23 @@ class ServiceMetrics:
             self._children[key] = HISTOGRAMS[metric]().labels(self.model, label)
         return self._children[key]
 
-    def _refresh_drift(self) -> None:
-        now = time.monotonic()
-        if now - self._drift_updated < DRIFT_REFRESH_S:
-            return
-        self._drift_updated = now
+    def _refresh_drift_as_rows_arrive(self) -> None:
+        """PSI once new rows have arrived, then at most once every DRIFT_REFRESH_S: counting a
+        window costs milliseconds, which no request should wait for."""
+        while True:
+            self._rows_added.wait()
+            self._rows_added.clear()
+            try:
+                self.refresh_drift()
+            except Exception:  # a failed refresh (a full disk for the shared counts) must not end the next ones
+                logging.getLogger(__name__).exception("drift refresh failed")
+            time.sleep(DRIFT_REFRESH_S)
+
+    def refresh_drift(self) -> None:
         gauge = _metric("Gauge", "feature_psi", "Population stability index of a feature over the recent window "
                         "against the training reference", ["model", "feature"], multiprocess_mode="livemostrecent")
-        for feature, value in self.drift.psi().items():
+        counts = self.drift.counts()
+        for feature, value in self.drift.psi(self.workers.total(counts) if self.workers else counts).items():
             gauge.labels(self.model, feature).set(value)
 
     def input_bytes(self, endpoint: str, size: int) -> None:

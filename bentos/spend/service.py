@@ -34,10 +34,11 @@ Outcomes = Annotated[list[OutcomeRecord], Field(min_length=4, max_length=schemas
 # The batcher sheds (503) requests it predicts will wait longer than this; it must cover a
 # full-size request (20,000 users take ~0.6 s), not only single records.
 MAX_LATENCY_MS = 3_000
-# One worker for now. Two served more once the fast path answered requests itself (one user: 0.94 of
-# the mounted echo at 8 clients against 0.77, python -m load.bench spend, 2026-12-03), but each worker
-# keeps its own drift window, and the PSI gauge would then follow whichever worker refreshed last.
-WORKERS = 1
+# Two workers, one per core of a replica: the fast path answers one user in Python, which one process
+# runs on one core at a time (one user: 0.94 of the mounted echo at 8 clients against 0.77 with one,
+# python -m load.bench spend, 2026-12-03). ~430 MB at rest for both; their drift windows are added up
+# (training.common.drift.SharedCounts).
+WORKERS = 2
 
 
 @bentoml.service(name="spend", workers=WORKERS, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))

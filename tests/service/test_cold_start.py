@@ -36,11 +36,13 @@ def test_the_worker_loads_them_before_it_is_ready(trained, tmp_path):
     try:
         import psutil
 
-        [worker] = [child for child in psutil.Process(server.process.pid).children(recursive=True)
-                    if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]
-        maps = open(f"/proc/{worker.pid}/maps").read()
-        # the compiled parts of pandas and LightGBM are mapped into the worker once it has imported
-        # them; scikit-learn's never are (LightGBM would import it, the image has none)
-        assert "pandas/_libs" in maps and "lib_lightgbm" in maps and "sklearn" not in maps
+        workers = [child for child in psutil.Process(server.process.pid).children(recursive=True)
+                   if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]
+        assert len(workers) == 2
+        for worker in workers:
+            maps = open(f"/proc/{worker.pid}/maps").read()
+            # the compiled parts of pandas and LightGBM are mapped into a worker once it has imported
+            # them; scikit-learn's never are (LightGBM would import it, the image has none)
+            assert "pandas/_libs" in maps and "lib_lightgbm" in maps and "sklearn" not in maps
     finally:
         stop_server(server.process)

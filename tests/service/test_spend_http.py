@@ -11,7 +11,7 @@ import pytest
 
 from bentos.common.observability import DRIFT_REFRESH_S
 from playserve.paths import REPO_ROOT
-from tests.conftest import post
+from tests.conftest import post, start_server, stop_server
 from training.common.drift import DEFAULT_WINDOW
 from training.spend import data
 from training.spend.scoring import load
@@ -42,18 +42,39 @@ def metric(server, name: str, **labels) -> float:
     return 0.0
 
 
-def test_model_metrics_follow_traffic(spend_server, trained):
-    assert metric(spend_server, "playserve_model_info", model="spend", version=trained.model.tag) == 1
-    before = metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend")
-    # A whole drift window of the training population: the server is shared by the session, and
-    # earlier tests' traffic (20,000 copies of one user in the capacity tests) must not decide the PSI.
-    fresh = data.generate(DEFAULT_WINDOW, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
-    assert post(f"{spend_server.url}/predict", json={"users": records(fresh)}, timeout=60).status_code == 200
-    assert metric(spend_server, "playserve_prediction_count", model="spend", output="expected_spend") == before + DEFAULT_WINDOW
-    time.sleep(DRIFT_REFRESH_S)  # PSI is recomputed at most this often; the next request refreshes it
-    post(f"{spend_server.url}/predict", json={"users": records(fresh.head(1))})
-    psi = metric(spend_server, "playserve_feature_psi", model="spend", feature="age")
-    assert 0 < psi < 0.1  # the training population: stable
+def test_model_metrics_follow_traffic(trained, tmp_path):
+    """On a server of its own, so earlier tests' traffic is in no worker's drift window. Each drift
+    refresh adds all workers' windows up, so the PSI is the replica's whichever worker refreshed."""
+    server = start_server("spend", trained.model.tag, tmp_path / "spend.log")
+    try:
+        assert metric(server, "playserve_model_info", model="spend", version=trained.model.tag) == 1
+        usual = data.generate(DEFAULT_WINDOW, seed=31).frame.drop(columns=[data.TARGET, data.GROUP])
+        chunks = [records(usual.iloc[start:start + 100]) for start in range(0, len(usual), 100)]
+        with ThreadPoolExecutor(8) as pool:  # spread over the workers
+            assert set(pool.map(lambda users: predict(server, users), chunks)) == {200}
+        assert metric(server, "playserve_prediction_count", model="spend", output="expected_spend") == DEFAULT_WINDOW
+        assert 0 < age_psi(server, lambda psi: psi > 0) < 0.1  # the training population: stable
+        assert predict(server, records(usual.assign(age=usual.age + 30))) == 200  # all in one worker's window
+        assert age_psi(server, lambda psi: psi > 0.25) > 0.25
+        for _ in range(4):  # refreshes of either worker, each with the shifted rows (before, a worker
+            # that had none of them set the gauge to its own window's PSI)
+            assert predict(server, chunks[0][:1]) == 200
+            time.sleep(2 * DRIFT_REFRESH_S)
+            assert metric(server, "playserve_feature_psi", model="spend", feature="age") > 0.25
+    finally:
+        stop_server(server.process)
+
+
+def predict(server, users) -> int:
+    return post(f"{server.url}/predict", json={"users": users}, timeout=60).status_code
+
+
+def age_psi(server, settled, timeout: float = 10.0) -> float:
+    """The age feature's PSI once `settled` says so (a refresh follows new rows within DRIFT_REFRESH_S)."""
+    deadline = time.monotonic() + timeout
+    while not settled(psi := metric(server, "playserve_feature_psi", model="spend", feature="age")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return psi
 
 
 def test_bad_input_is_counted_by_reason_and_field(spend_server):

@@ -82,3 +82,50 @@ def test_rows_of_one_feature_or_many_are_tuples_the_window_reads():
     window = DriftWindow({"a": {"edges": [0.5], "shares": [0.5, 0.5], "missing_share": 0.0}}, size=3, min_rows=1)
     window.add(Rows(["a"], [values_of(["a"])({"a": v}) for v in (0.1, 0.9, None, 0.2)]))
     assert list(window.rows["a"]) == [0.9, None, 0.2]
+
+
+WORKER = """
+import sys, numpy as np
+from training.common.drift import SharedCounts
+shared = SharedCounts(sys.argv[1], "unit", {"a": {"edges": [0.5], "shares": [0.5, 0.5], "missing_share": 0.0}})
+shared.total({"a": np.array([0, 7, 1])})
+print("published", flush=True)
+sys.stdin.readline()
+"""
+
+
+def worker(directory):
+    """Another process publishing a window of 7 rows above the edge and one missing."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", WORKER, str(directory)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "published\n"
+    return process
+
+
+def test_workers_windows_add_up_while_they_run(tmp_path):
+    from training.common.drift import SharedCounts
+
+    reference = {"a": {"edges": [0.5], "shares": [0.5, 0.5], "missing_share": 0.0}}
+    shared = SharedCounts(tmp_path, "unit", reference)
+    other, killed = worker(tmp_path), worker(tmp_path)
+    assert shared.total({"a": np.array([3, 0, 0])})["a"].tolist() == [3, 14, 2]
+    killed.kill()  # a crashed worker's file stays behind, but its counts no longer count
+    killed.wait()
+    assert len(list(tmp_path.glob("drift-unit-*.npy"))) == 3
+    assert shared.total({"a": np.array([3, 0, 0])})["a"].tolist() == [3, 7, 1]
+    other.communicate("")  # a worker that ends removes its file
+    assert shared.total({"a": np.array([3, 1, 0])})["a"].tolist() == [3, 1, 0]
+    assert len(list(tmp_path.glob("drift-unit-*.npy"))) == 2
+
+
+def test_psi_of_added_up_windows_is_that_of_all_their_rows(reference):
+    stats, spec = reference
+    first, second, both = (DriftWindow(stats, size=2_000) for _ in range(3))
+    shifted = data.generate(1_000, seed=8).frame[spec.columns].assign(age=lambda f: f.age + 30)
+    usual = data.generate(1_000, seed=9).frame[spec.columns]
+    first.add(shifted), second.add(usual), both.add(pd.concat([shifted, usual]))
+    added = {name: first.counts()[name] + second.counts()[name] for name in stats}
+    assert first.psi(added) == pytest.approx(both.psi())
+    assert second.psi()["age"] < 0.1 < 0.25 < first.psi(added)["age"]  # one worker's shifted rows show in the sum

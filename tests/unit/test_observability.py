@@ -2,6 +2,7 @@
 observation identical to prometheus_client's own, and the metric names services expose."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -54,7 +55,11 @@ def test_service_metrics_expose_info_predictions_rows_and_drift():
     metrics = ServiceMetrics("unit", "unit:v1", "abc123", reference=reference, window=10)
     metrics.drift.min_rows = 10
     metrics.observe("predict", {"score": [0.2, 0.7, 0.9]}, pd.DataFrame({"x": [5.0] * 10}))
-    text = "\n".join(_exposition(REGISTRY))
+    for _ in range(100):  # PSI is counted in a thread of its own, once rows have arrived
+        text = "\n".join(_exposition(REGISTRY))
+        if "playserve_feature_psi{" in text:
+            break
+        time.sleep(0.05)
     assert 'playserve_model_info{git_sha="abc123",model="unit",version="unit:v1"} 1.0' in text
     assert 'playserve_prediction_bucket{le="0.5",model="unit",output="score"} 1.0' in text
     assert 'playserve_input_rows_count{endpoint="predict",model="unit"} 1.0' in text

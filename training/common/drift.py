@@ -8,10 +8,14 @@ of their own. Rule of thumb: below 0.1 stable, 0.1-0.25 a moderate shift, above 
 
 from __future__ import annotations
 
+import atexit
 import operator
+import os
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from training.common.lazy import lazy
@@ -36,6 +40,11 @@ def reference_shares(reference: dict) -> np.ndarray:
 
 def window_shares(values: pd.Series | Sequence, reference: dict) -> np.ndarray:
     """Shares of `values` in the reference's bins, the missing share last (as `reference_shares`)."""
+    return window_counts(values, reference) / max(len(values), 1)
+
+
+def window_counts(values: pd.Series | Sequence, reference: dict) -> np.ndarray:
+    """How many of `values` fall in each of the reference's bins, the missing ones last."""
     if "edges" in reference:
         numbers = as_numbers(values)
         present = numbers[~np.isnan(numbers)]
@@ -46,7 +55,7 @@ def window_shares(values: pd.Series | Sequence, reference: dict) -> np.ndarray:
         codes = [categories.get(value) for value in values]
         counts = np.bincount([code for code in codes if code is not None], minlength=len(categories))
         missing = codes.count(None)  # unseen categories count as missing, as the model treats them
-    return np.append(counts, missing) / max(len(values), 1)
+    return np.append(counts, missing)
 
 
 def as_numbers(values: pd.Series | Sequence) -> np.ndarray:
@@ -95,13 +104,15 @@ def values_of(fields: Sequence[str]):
 
 
 class DriftWindow:
-    """The last `size` rows of each feature and their PSI against the training reference."""
+    """The last `size` rows of each feature and their PSI against the training reference. Rows are
+    added by requests and counted by a refresh in another thread, hence the lock."""
 
     def __init__(self, reference: dict[str, dict], size: int = DEFAULT_WINDOW, min_rows: int = MIN_ROWS):
         self.reference = reference
         self.size = size
         self.min_rows = min(min_rows, size)
         self.rows: dict[str, deque] = {name: deque(maxlen=size) for name in reference}
+        self.lock = threading.Lock()
 
     def add(self, features: pd.DataFrame | Rows) -> None:
         if isinstance(features, pd.DataFrame):
@@ -110,14 +121,73 @@ class DriftWindow:
             columns = (values[:, index] for index in range(values.shape[1]))
         else:
             columns = zip(*features.values[-self.size :])
-        for name, column in zip(features.columns, columns):
-            if name in self.rows:
-                self.rows[name].extend(column)
+        with self.lock:
+            for name, column in zip(features.columns, columns):
+                if name in self.rows:
+                    self.rows[name].extend(column)
 
-    def psi(self) -> dict[str, float]:
-        """PSI per feature over the current window; features with fewer than `min_rows` are left out."""
+    def counts(self) -> dict[str, np.ndarray]:
+        """Per feature, the window's rows in each bin of the reference (missing last)."""
+        with self.lock:
+            windows = {name: list(window) for name, window in self.rows.items()}
+        return {name: window_counts(values, self.reference[name]) for name, values in windows.items()}
+
+    def psi(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+        """PSI per feature over the current window, or over `counts` (bin counts as `counts()` gives,
+        for example several workers' windows added up); features with fewer than `min_rows` rows
+        are left out."""
+        counts = self.counts() if counts is None else counts
         return {
-            name: psi(reference_shares(self.reference[name]), window_shares(list(window), self.reference[name]))
-            for name, window in self.rows.items()
-            if len(window) >= self.min_rows
+            name: psi(reference_shares(self.reference[name]), bins / bins.sum())
+            for name, bins in counts.items()
+            if bins.sum() >= self.min_rows
         }
+
+
+class SharedCounts:
+    """The drift windows of all of a service's workers, added up: each worker writes its window's
+    bin counts to a file of its own in a directory they share (BentoML's multiprocess metrics
+    directory), and reads the files of the others that are still running. So every worker computes
+    the PSI of the replica's traffic - the union of each worker's last rows - and the gauge does
+    not follow whichever worker happened to refresh last. A worker's file is as old as its last
+    refresh (at most a second after its last rows)."""
+
+    def __init__(self, directory: str | os.PathLike, name: str, reference: dict[str, dict]):
+        self.directory = Path(directory)
+        self.name = name
+        self.sizes = {feature: len(reference_shares(bins)) for feature, bins in reference.items()}
+        self.pid = os.getpid()
+        atexit.register(self.own_file().unlink, missing_ok=True)
+
+    def own_file(self, pid: int | None = None) -> Path:
+        return self.directory / f"drift-{self.name}-{pid or self.pid}.npy"
+
+    def total(self, counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Publishes this worker's `counts` and gives them added to the live workers' counts."""
+        own = np.concatenate([counts[feature] for feature in self.sizes]).astype(np.int64)
+        scratch = self.own_file().with_suffix(".tmp")
+        with scratch.open("wb") as out:
+            np.save(out, own)
+        os.replace(scratch, self.own_file())  # readers see a whole file, old or new
+        summed = own + sum((other for other in map(self._read, self._others())), np.zeros_like(own))
+        return dict(zip(self.sizes, np.split(summed, np.cumsum(list(self.sizes.values()))[:-1])))
+
+    def _others(self) -> list[Path]:
+        return [path for path in self.directory.glob(f"drift-{self.name}-*.npy")
+                if (pid := int(path.stem.rsplit("-", 1)[1])) != self.pid and _running(pid)]
+
+    def _read(self, path: Path) -> np.ndarray:
+        """A worker's counts, or none where its file is gone or from another model version."""
+        try:
+            counts = np.load(path)
+        except (OSError, ValueError):
+            return 0
+        return counts if counts.shape == (sum(self.sizes.values()),) else 0
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid is now another user's process
+        return False
+    return True
