@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -39,10 +40,20 @@ def test_the_worker_loads_them_before_it_is_ready(trained, tmp_path):
         workers = [child for child in psutil.Process(server.process.pid).children(recursive=True)
                    if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]
         assert len(workers) == 2
+        # /readyz answers once one worker is; the other may still be starting. No request that
+        # needs them is sent, so what a worker has mapped it loaded at its start.
+        deadline = time.monotonic() + 60
         for worker in workers:
-            maps = open(f"/proc/{worker.pid}/maps").read()
             # the compiled parts of pandas and LightGBM are mapped into a worker once it has imported
             # them; scikit-learn's never are (LightGBM would import it, the image has none)
-            assert "pandas/_libs" in maps and "lib_lightgbm" in maps and "sklearn" not in maps
+            while not {"pandas/_libs", "lib_lightgbm"} <= mapped(worker) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert {"pandas/_libs", "lib_lightgbm"} <= mapped(worker) and "sklearn" not in open(f"/proc/{worker.pid}/maps").read()
     finally:
         stop_server(server.process)
+
+
+def mapped(worker) -> set[str]:
+    """Which of pandas' and LightGBM's compiled parts the worker has mapped."""
+    maps = open(f"/proc/{worker.pid}/maps").read()
+    return {part for part in ("pandas/_libs", "lib_lightgbm") if part in maps}
