@@ -178,6 +178,20 @@ def start_server(model: str, tag: str, log: Path, *options: str, timeout: float 
     raise RuntimeError(f"server not ready in {timeout}s (exit code {process.returncode}):\n{log.read_text()}")
 
 
+def workers(server: Server) -> list:
+    """A server's worker processes (the API's workers and, for wallhack and person, the model's);
+    BentoML's arbiter replaces one that dies."""
+    import psutil
+
+    def is_worker(process: psutil.Process) -> bool:
+        try:
+            return "_bentoml_impl.worker" in " ".join(process.cmdline())
+        except psutil.Error:  # a worker that has just died
+            return False
+
+    return [p for p in psutil.Process(server.process.pid).children(recursive=True) if is_worker(p)]
+
+
 def stop_server(process: subprocess.Popen) -> None:
     from playserve.services import stop
 

@@ -18,13 +18,12 @@ from contextlib import contextmanager
 import httpx
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
 import redis
 from PIL import Image
 
 from playserve import catalog
-from tests.conftest import AUTH, OTHER_KEY, REPO, post
+from tests.conftest import AUTH, OTHER_KEY, REPO, post, workers
 from training.common.contract import quantity_bytes
 
 EXAMPLE = json.loads((REPO / "bentos/spend/example_request.json").read_text())
@@ -102,11 +101,6 @@ def test_random_paths_and_parameter_names_add_no_metric_series(spend_server, rep
     assert after[0] == before[0], (before, after)
     assert after[1] - before[1] < 2_000, (before, after)  # only counter values grew a digit
     assert httpx.get(f"{spend_server.url}/readyz", timeout=5).status_code == 200
-
-
-def workers(server) -> list[psutil.Process]:
-    """The serving processes of a server (the API worker and, for wallhack and person, the model's)."""
-    return [p for p in psutil.Process(server.process.pid).children(recursive=True) if "_bentoml_impl.worker" in " ".join(p.cmdline())]
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, start_server, stop_server
+from tests.conftest import REPO, start_server, stop_server, workers
 
 WORKER_ONLY = ["pandas", "redis", "onnxruntime", "lightgbm", "fastparquet", "sklearn", "scipy"]
 
@@ -35,15 +35,12 @@ def test_the_worker_loads_them_before_it_is_ready(trained, tmp_path):
     """A worker that left pandas to its first request would spend ~0.5 s of that request importing it."""
     server = start_server("spend", str(trained.model.tag), tmp_path / "spend.log")
     try:
-        import psutil
-
-        workers = [child for child in psutil.Process(server.process.pid).children(recursive=True)
-                   if "_bentoml_impl.worker.service" in " ".join(child.cmdline())]
-        assert len(workers) == 2
+        spend_workers = workers(server)
+        assert len(spend_workers) == 2
         # /readyz answers once one worker is; the other may still be starting. No request that
         # needs them is sent, so what a worker has mapped it loaded at its start.
         deadline = time.monotonic() + 60
-        for worker in workers:
+        for worker in spend_workers:
             # the compiled parts of pandas and LightGBM are mapped into a worker once it has imported
             # them; scikit-learn's never are (LightGBM would import it, the image has none)
             while not {"pandas/_libs", "lib_lightgbm"} <= mapped(worker) and time.monotonic() < deadline:

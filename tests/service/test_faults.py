@@ -18,23 +18,11 @@ import pytest
 
 from bentos.common import limits
 from playserve.services import free_port, wait_until_ok
-from tests.conftest import AUTH, PLAYSERVE, REPO, start_server, stop_server
+from tests.conftest import AUTH, PLAYSERVE, REPO, start_server, stop_server, workers
 from training.spend import data
 
 CLIENTS = 8
 EXAMPLE = (REPO / "bentos/spend/example_request.json").read_text()
-
-
-def workers(server) -> list[psutil.Process]:
-    """The server's worker processes (BentoML's arbiter restarts one that dies)."""
-    return [p for p in psutil.Process(server.process.pid).children(recursive=True) if is_worker(p)]
-
-
-def is_worker(process: psutil.Process) -> bool:
-    try:
-        return "_bentoml_impl.worker" in " ".join(process.cmdline())
-    except psutil.Error:  # a worker that has just died
-        return False
 
 
 def replaced(server, worker: psutil.Process, timeout: float) -> list[int]:

@@ -159,8 +159,8 @@ class SharedCounts:
         self.pid = os.getpid()
         atexit.register(self.own_file().unlink, missing_ok=True)
 
-    def own_file(self, pid: int | None = None) -> Path:
-        return self.directory / f"drift-{self.name}-{pid or self.pid}.npy"
+    def own_file(self) -> Path:
+        return self.directory / f"drift-{self.name}-{self.pid}.npy"
 
     def total(self, counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Publishes this worker's `counts` and gives them added to the live workers' counts."""
@@ -169,14 +169,14 @@ class SharedCounts:
         with scratch.open("wb") as out:
             np.save(out, own)
         os.replace(scratch, self.own_file())  # readers see a whole file, old or new
-        summed = own + sum((other for other in map(self._read, self._others())), np.zeros_like(own))
+        summed = own + sum(map(self._read, self._others()))
         return dict(zip(self.sizes, np.split(summed, np.cumsum(list(self.sizes.values()))[:-1])))
 
     def _others(self) -> list[Path]:
         return [path for path in self.directory.glob(f"drift-{self.name}-*.npy")
                 if (pid := int(path.stem.rsplit("-", 1)[1])) != self.pid and _running(pid)]
 
-    def _read(self, path: Path) -> np.ndarray:
+    def _read(self, path: Path) -> np.ndarray | int:
         """A worker's counts, or none where its file is gone or from another model version."""
         try:
             counts = np.load(path)
