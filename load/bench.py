@@ -14,8 +14,8 @@ HTTP load comes from Debian's `hey` (load/hey.py), a native client on this machi
 the server, as a sidecar's would be; it sends one body, so every client sends the workload's one
 request and (a) calls the model on that request's input. (b) and the floor take turns, in rounds
 at each level, so that the machine's noise (it is shared) falls on both sides of their ratio. (a) has no client and no HTTP. For a
-model that batches (wallhack), (a) at level c is one call on c inputs: the batch c clients'
-requests can at best be merged into. A service without adaptive batching (emotion) has no (c)."""
+model that batches (person, abuse), (a) at level c is one call on c inputs: the batch c clients'
+requests can at best be merged into. A service without adaptive batching (emotion, wallhack) has no (c)."""
 
 from __future__ import annotations
 

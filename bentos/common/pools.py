@@ -5,9 +5,10 @@ a 10,000-user /events request held abuse's /score for 19 s, and an emotion repor
 /stream frames for 69 s. Endpoints that do long or blocking work are async and hand it to their own
 pool here: `bulk` (the spec's non-interactive routes; as many threads as a pod admits bulk
 requests), `store` (calls to the feature store, which can hang), `decode` (image decoding of the
-async handlers, kept off the event loop so /livez always answers) and `answer` (the fast path's
-larger JSON requests, bentos/common/fastpath.py: two, so one's model call, which lets the
-interpreter go, overlaps the other's validation)."""
+async handlers, kept off the event loop so /livez always answers), `model` (an image model's
+inference: one call per core, while the next requests decode on the `decode` threads) and
+`answer` (the fast path's larger JSON requests, bentos/common/fastpath.py: two, so one's model
+call, which lets the interpreter go, overlaps the other's validation)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import anyio.to_thread
 from bentos.common import limits
 
 SWITCH_INTERVAL_S = 0.001
-THREADS = {"bulk": limits.BULK_SLOTS, "store": 4, "decode": 4, "answer": 2}
+THREADS = {"bulk": limits.BULK_SLOTS, "store": 4, "decode": 4, "model": 2, "answer": 2}
 _limiters: dict[str, anyio.CapacityLimiter] = {}
 
 

@@ -1,7 +1,7 @@
 """Person detector for digital signage: how many people are in front of the ad and how many face
 it, per camera frame, and for a whole video the audience over time and each person's dwell time.
 
-Two BentoML services in one bento, like wallhack's: `Person` decodes and letterboxes each upload (a
+Two BentoML services in one bento, like a KServe transformer and predictor: `Person` decodes and letterboxes each upload (a
 bad one gets a 400 naming it), runs NMS and the attention check; `PersonModel` runs the exported
 YOLO network with ONNX Runtime behind BentoML's adaptive batcher. People are personal data:
 nothing here stores or logs a frame or a crop."""
@@ -121,7 +121,11 @@ class Person:
         return np.concatenate([await self.raw_batch(canvases[start:start + MAX_BATCH]) for start in range(0, len(canvases), MAX_BATCH)])
 
     async def raw_batch(self, canvases: np.ndarray) -> np.ndarray:
-        """One call to the model service, retried once on a lost connection (see bentos/wallhack/service.py)."""
+        """One call to the model service. BentoML's client (1.4.39, _bentoml_impl/client/proxy2.py
+        SessionManager) replaces its aiohttp session every 100 calls and closes the old one while
+        concurrent calls still hold it: they fail with "Connector is closed.", ServerDisconnected
+        or ClientOSError (seen: 13 of 1,800 wallhack requests at 8-32 clients when it had a model
+        service). Inference is idempotent, so a call that lost its connection is retried once."""
         try:
             return np.asarray(await self.model.to_async.raw(canvases))
         except aiohttp.ClientConnectionError:

@@ -1,8 +1,10 @@
 """Wallhack screenshot classifier: one or many uploaded images in, probability and decision out.
 
-Two BentoML services in one bento, like a KServe transformer and predictor: `Wallhack` decodes
-and validates each upload (a bad one gets a 400 naming it, before any batching), `WallhackModel`
-runs ONNX Runtime behind BentoML's adaptive batcher, which merges frames from concurrent requests."""
+One BentoML service in one process: it decodes and validates each upload (a bad one gets a 400
+naming it) on the `decode` threads and runs ONNX Runtime on the two `model` threads, one request
+per core. There is no model service behind an adaptive batcher: on a 2-core replica the model runs
+no faster on batches, and the hop to a second process cost a third of the throughput
+(load/results/bench-wallhack.md, README "Benchmarks")."""
 
 from __future__ import annotations
 
@@ -10,12 +12,11 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-import aiohttp
 import bentoml
 import numpy as np
 from pydantic import Field
 
-from bentos.common import batching, limits, pools
+from bentos.common import limits, pools
 from bentos.common.uploads import each_image
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
@@ -26,28 +27,9 @@ from training.wallhack.serving import explain as occlusion
 from training.wallhack.serving import onnx_model, preprocess
 
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_WALLHACK_MODEL", "wallhack:latest")))
-# Frames per ONNX call; a request bigger than this would be refused by the batcher.
-MAX_BATCH = schemas.MAX_IMAGES_PER_REQUEST
-# An explanation's 65 frames go to the batcher this many at a time, so screenshots sent meanwhile
+# An explanation's 65 frames go to the model this many at a time, so screenshots sent meanwhile
 # wait for one chunk, not for all 65 (~1.5 s on 2 cores; seen as /predict p99 over 3 s under locust).
 EXPLAIN_CHUNK = 8
-# The batcher sheds (503) what it predicts will wait longer; 2 s shed single screenshots behind
-# a burst of large requests (seen under locust).
-MAX_LATENCY_MS = 10_000
-
-
-@bentoml.service(name="wallhack-model", workers=1)
-class WallhackModel:
-    model_ref = bentoml.models.BentoModel(STORED.tag)
-
-    def __init__(self) -> None:
-        self.session = onnx_model.session(Path(self.model_ref.path) / onnx_model.ONNX_FILE)
-
-    @bentoml.api(batchable=batching.enabled(), max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
-    def logits(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 letterboxed frames (N, S, S, 3) -> (N,) logits (log-odds of a wallhack)."""
-        input_rows("wallhack", "logits", len(frames))
-        return onnx_model.logits(self.session, preprocess.normalise(frames))
 
 
 Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
@@ -57,17 +39,19 @@ Threshold = Annotated[float | None, Field(ge=0, le=1, description="Decision thre
 
 @bentoml.service(name="wallhack", workers=1, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Wallhack:
-    model = bentoml.depends(WallhackModel)
+    model_ref = bentoml.models.BentoModel(STORED.tag)
 
     def __init__(self) -> None:
+        self.session = onnx_model.session(Path(self.model_ref.path) / onnx_model.ONNX_FILE)
         self.version = str(STORED.tag)
         self.threshold = float(os.environ.get("PLAYSERVE_WALLHACK_THRESHOLD", STORED.info.metadata["threshold"]))
         self.metrics = ServiceMetrics("wallhack", self.version, STORED.info.labels.get("git_sha", "unknown"))
 
     @bentoml.api
     async def predict(self, images: Images, threshold: Threshold = None) -> schemas.Verdicts:
-        frames, _ = await pools.run("decode", self.decode, "predict", {f"images[{index}]": path for index, path in enumerate(images)})
-        probability = onnx_model.probability(await self.logits(np.stack(frames)))
+        uploads = {f"images[{index}]": path for index, path in enumerate(images)}
+        frames, _ = await pools.run("decode", self.decode, "predict", uploads)
+        probability = onnx_model.probability(await pools.run("model", self.logits, "predict", np.stack(frames)))
         self.metrics.observe("predict", {"probability": probability})
         cut = self.cut(threshold)
         return schemas.Verdicts(model_version=self.version, threshold=cut, results=[
@@ -81,7 +65,7 @@ class Wallhack:
         inference and has no place in /predict's latency objective."""
         (frame,), (size,) = await pools.run("decode", self.decode, "explain", {"image": image})
         frames = await pools.run("decode", lambda: np.concatenate([frame[None], occlusion.occluded(frame)]))
-        logits = np.concatenate([await self.logits(frames[start:start + EXPLAIN_CHUNK])
+        logits = np.concatenate([await pools.run("model", self.logits, "explain", frames[start:start + EXPLAIN_CHUNK])
                                  for start in range(0, len(frames), EXPLAIN_CHUNK)])
         probability = float(onnx_model.probability(logits[0]))
         heat = occlusion.heat_map(logits[0], logits[1:])
@@ -103,16 +87,10 @@ class Wallhack:
     def cut(self, threshold: float | None) -> float:
         return self.threshold if threshold is None else threshold
 
-    async def logits(self, frames: np.ndarray) -> np.ndarray:
-        """The model service's answer. BentoML's client (1.4.39, _bentoml_impl/client/proxy2.py
-        SessionManager) replaces its aiohttp session every 100 calls and closes the old one while
-        concurrent calls still hold it: they fail with "Connector is closed.", ServerDisconnected
-        or ClientOSError (seen: 13 of 1,800 requests at 8-32 clients in load.bench). Inference is
-        idempotent, so a call that lost its connection is retried once, on the new session."""
-        try:
-            return np.asarray(await self.model.to_async.logits(frames))
-        except aiohttp.ClientConnectionError:
-            return np.asarray(await self.model.to_async.logits(frames))
+    def logits(self, endpoint: str, frames: np.ndarray) -> np.ndarray:
+        """uint8 letterboxed frames (N, S, S, 3) -> (N,) logits (log-odds of a wallhack)."""
+        input_rows("wallhack", endpoint, len(frames))
+        return onnx_model.logits(self.session, preprocess.normalise(frames))
 
 
 guard(Wallhack, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, preprocess.MAX_BYTES),

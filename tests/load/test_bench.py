@@ -21,10 +21,9 @@ def trained_tag(model: str, request) -> str:
     return request.getfixturevalue(f"{model}_trained")["tag"]
 
 
-@pytest.mark.parametrize("model", ["spend", "wallhack"])
-def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(model, request, tmp_path):
-    bench.main([model, "--model-tag", trained_tag(model, request), "--requests", "64", "--results", str(tmp_path)])
-    report = json.loads((tmp_path / f"bench-{model}.json").read_text())
+def test_bench_measures_bare_served_unbatched_and_the_floor_at_every_concurrency(trained, tmp_path):
+    bench.main(["spend", "--model-tag", str(trained.model.tag), "--requests", "64", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / "bench-spend.json").read_text())
     assert set(report["modes"]) == {"bare", "batching", "no_batching"}
     check_modes(report, 64)
     for i, (ratio, a, b, c) in enumerate(zip(report["ratios"], *report["modes"].values())):
@@ -32,14 +31,22 @@ def test_bench_measures_bare_batching_and_no_batching_at_every_concurrency(model
         assert ratio["batching_over_no_batching"] == b["requests_per_s"] / c["requests_per_s"]
         for kind, rows in report["floor"].items():
             assert ratio[f"batching_over_{kind}"] == b["requests_per_s"] / rows[i]["requests_per_s"]
-    batches = report["batches"]
-    if model == "spend":  # one user per request: answered in the event loop (bentos/common/fastpath.py), never batched
-        assert batches["no_batching"]["calls"] == batches["batching"]["calls"] == 0
-    else:  # the switch really turns the batcher off: with it on, calls carry several requests at 32 clients
-        assert batches["no_batching"]["calls"] == 0 and batches["batching"]["calls"] > 0 and batches["batching"]["mean_size"] > 1
-    text = (tmp_path / f"bench-{model}.md").read_text()
+    # one user per request: answered in the event loop (bentos/common/fastpath.py), never batched
+    assert report["batches"]["no_batching"]["calls"] == report["batches"]["batching"]["calls"] == 0
+    text = (tmp_path / "bench-spend.md").read_text()
     assert "(b)/(c) throughput" in text and "(c) service, batching off called the model 0 times" in text
     assert "(b)/mounted echo throughput" in text and "uvicorn (httptools)" in text
+
+
+def test_wallhack_bench_measures_screenshots_bare_served_and_batched_in_process(request, tmp_path):
+    """No adaptive batching in the wallhack service, so no (c); (a) runs c threads of one screenshot."""
+    bench.main(["wallhack", "--model-tag", trained_tag("wallhack", request), "--requests", "32", "--results", str(tmp_path)])
+    report = json.loads((tmp_path / "bench-wallhack.json").read_text())
+    assert set(report["modes"]) == {"bare", "batching"} and not report["batched"] and not report["adaptive"]
+    check_modes(report, 32)
+    assert report["extra"]["bare_batched_per_s"] > 0
+    text = (tmp_path / "bench-wallhack.md").read_text()
+    assert "(b) service (no adaptive batching)" in text and "On batches of 8 screenshots" in text
 
 
 def check_modes(report: dict, requests: int, levels: tuple[int, ...] = bench.CONCURRENCY, shedding: bool = False) -> None:

@@ -46,7 +46,7 @@ CASES = {
                                 + latency("/video", "0", "50", "person") + latency("/predict", "10", "90", "person")
                                 # internal model services are not callers' latency (the API service's includes
                                 # theirs), and person's also runs recordings' frames in batches
-                                + latency("/raw", "0", "50", "person-model") + latency("/predict", "0", "50", "wallhack-model"),
+                                + latency("/raw", "0", "50", "person-model"),
                                 SPEND),
     "PlayserveNoTraffic": ("50m", [{"series": OK, "values": "100x60"}], [{"series": OK, "values": "0+5x60"}],
                            SPEND),

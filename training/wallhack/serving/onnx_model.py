@@ -14,6 +14,9 @@ ONNX_FILE = "model.onnx"
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
+    # Idle intra-op threads sleep instead of spinning: the service runs two requests at once beside
+    # their decoding on two cores, and spinning threads took the cores the others were waiting for.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
