@@ -87,6 +87,8 @@ def test_person_bench_measures_frames_bare_batched_and_unbatched_and_the_hog_com
     report = json.loads((tmp_path / "bench-person.json").read_text())
     assert set(report["modes"]) == {"bare", "batching", "no_batching"} and report["batched"]
     check_modes(report, 8, (1, 8), shedding=True)  # 8 frames at once are ~2.5 s of work, more beside the other test servers
+    # the switch really turns the batcher off: with it on, the model service's batcher was called
+    assert report["batches"]["no_batching"]["calls"] == 0 < report["batches"]["batching"]["calls"]
     text = (tmp_path / "bench-person.md").read_text()
     assert "(b)/(c) throughput" in text and "| bus | 4 | 4 | 1 |" in text and "**all 11 photos** | 9 | 8 found" in text
 

@@ -49,5 +49,5 @@ class RowPredictor:
             return float(self.out[0])
 
     def __del__(self) -> None:
-        if self.handle:
+        if getattr(self, "handle", None):  # absent when __init__ refused the booster
             _LIB.LGBM_FastConfigFree(self.handle)
