@@ -1,10 +1,10 @@
 """Person detector for digital signage: how many people are in front of the ad and how many face
 it, per camera frame, and for a whole video the audience over time and each person's dwell time.
 
-Two BentoML services in one bento, like a KServe transformer and predictor: `Person` decodes and letterboxes each upload (a
-bad one gets a 400 naming it), runs NMS and the attention check; `PersonModel` runs the exported
-YOLO network with ONNX Runtime behind BentoML's adaptive batcher. People are personal data:
-nothing here stores or logs a frame or a crop."""
+Two BentoML services in one bento, like a KServe transformer and predictor: `Person` decodes and
+letterboxes each upload (a bad one gets a 400 naming it), runs NMS and the attention check;
+`PersonModel` runs the exported YOLO network with ONNX Runtime behind BentoML's adaptive batcher.
+People are personal data: nothing here stores or logs a frame or a crop."""
 
 from __future__ import annotations
 
