@@ -127,11 +127,7 @@ def overview() -> db.Dashboard:
         .with_row(db.Row("Load"))
         .with_panel(graph("Requests in flight", "short",
                           query(f"sum by (namespace, service_name) (bentoml_service_request_in_progress{{{served}}})",
-                                "{{service_name}} {{namespace}}"), width=12))
-        .with_panel(graph("Adaptive batch size (mean)", "short",
-                          query(mean("bentoml_service_adaptive_batch_size", served, "namespace, service_name"),
-                                "{{service_name}} {{namespace}}"),
-                          description="Requests the batcher merged into one model call; 1 means batching does nothing.", width=12))
+                                "{{service_name}} {{namespace}}"), width=24))
     )
 
 
@@ -153,7 +149,7 @@ def model_dashboard(name: str) -> db.Dashboard:
         .with_panel(graph("Rows per model call (p50, p99)", "short",
                           query(quantile(0.5, "playserve_input_rows", mine, "endpoint"), "p50 {{endpoint}}"),
                           query(quantile(0.99, "playserve_input_rows", mine, "endpoint"), "p99 {{endpoint}}"),
-                          description="After adaptive batching: how many records each call of the model saw."))
+                          description="How many records each call of the model saw (images and frames per request for the image models)."))
         .with_row(db.Row("Predictions"))
         .with_panel(graph("Prediction quantiles (p10, p50, p90)", "short",
                           *(query(quantile(q, "playserve_prediction", mine, "output"), f"p{round(q * 100)} {{{{output}}}}")
