@@ -17,7 +17,8 @@ DEFAULT_LIMIT = MIB  # any route not named (docs, health, unknown paths)
 # Requests answered at once per pod beyond which one more is a 429 at once instead of queuing
 # without bound (health and metrics are exempt; see bentos/common/traffic.py); above the 32 clients
 # the benchmarks drive, and the autoscaler adds pods well before it. Queued work is bounded as well:
-# each batcher sheds (503) what it predicts would wait longer than its max_latency_ms.
+# spend's and abuse's batchers shed (503) what they predict would wait longer than their
+# max_latency_ms; the image models' queues for their model threads end at the timeout (504).
 MAX_CONCURRENCY = 64
 # Request bytes a pod holds at once beside the limits per request: what fits in memory of JSON
 # (parsed, a body takes several times its size; 64 MiB is 2 full spend or abuse requests), and

@@ -1,9 +1,12 @@
 """Person detector for digital signage: how many people are in front of the ad and how many face
 it, per camera frame, and for a whole video the audience over time and each person's dwell time.
 
-Two BentoML services in one bento, like a KServe transformer and predictor: `Person` decodes and
-letterboxes each upload (a bad one gets a 400 naming it), runs NMS and the attention check;
-`PersonModel` runs the exported YOLO network with ONNX Runtime behind BentoML's adaptive batcher.
+One BentoML service in one process, as wallhack: it decodes and letterboxes each upload (a bad one
+gets a 400 naming it) on the `decode` threads, runs the exported YOLO network with ONNX Runtime on
+the two `model` threads one frame at a time, and NMS and the attention check on `decode` again.
+There is no model service behind an adaptive batcher: the network runs no faster on batches on a
+2-core replica, the batcher shed requests after seconds in its queue, and the second process held
+a second copy of the network (load/results/bench-person.md, README "Benchmarks").
 People are personal data: nothing here stores or logs a frame or a crop."""
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-import aiohttp
 import bentoml
 import numpy as np
 from pydantic import Field
 
-from bentos.common import batching, limits, pools
+from bentos.common import limits, pools
 from bentos.common.middleware import guard
 from bentos.common.observability import ServiceMetrics, input_rows
 from bentos.common.uploads import PIXELS, decoded
@@ -31,28 +33,6 @@ from training.common.video import MAX_BYTES as MAX_VIDEO_BYTES
 from training.person.serving import audience, detector
 
 STORED = verified(bentoml.models.get(os.environ.get("PLAYSERVE_PERSON_MODEL", "person:latest")))
-# Frames per ONNX call: a request's 16 go to the batcher 4 at a time. ONNX Runtime's memory arena
-# keeps the largest batch's activations for good: 16 frames of 640x640 took the model worker to
-# 1.8 GB, 4 take it to ~550 MB. (Without the arena, 4 peak at ~400 MB, but every call pays for
-# its allocations; a live run's p99 went past the 2 s objective.)
-MAX_BATCH = 4
-MAX_LATENCY_MS = 10_000  # as wallhack's: the batcher sheds (503) only what would wait longer
-
-
-@bentoml.service(name="person-model", workers=1)
-class PersonModel:
-    model_ref = bentoml.models.BentoModel(STORED.tag)
-
-    def __init__(self) -> None:
-        self.session = detector.session(Path(self.model_ref.path) / detector.ONNX_FILE)
-        # ONNX Runtime allocates on its first run (~2 s here): pay it before readiness, not on a caller's frame
-        detector.raw(self.session, np.full((1, detector.SIZE, detector.SIZE, 3), detector.PAD_VALUE, np.uint8))
-
-    @bentoml.api(batchable=batching.enabled(), max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
-    def raw(self, canvases: np.ndarray) -> np.ndarray:
-        """uint8 letterboxed frames (N, 640, 640, 3) -> the network's output (N, 4 + classes, anchors)."""
-        input_rows("person", "raw", len(canvases))
-        return detector.raw(self.session, canvases)
 
 
 Images = Annotated[list[Path], Field(min_length=1, max_length=schemas.MAX_IMAGES_PER_REQUEST,
@@ -64,14 +44,15 @@ SampleRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, description="Frame
 
 @bentoml.service(name="person", workers=1, traffic=limits.traffic(timeout_s=CONTRACT.timeout_s))
 class Person:
-    model = bentoml.depends(PersonModel)
     model_ref = bentoml.models.BentoModel(STORED.tag)
 
     def __init__(self) -> None:
         self.version = str(STORED.tag)
         self.min_confidence = float(STORED.info.metadata.get("min_confidence", detector.MIN_CONFIDENCE))
-        # videos are bulk work with their own detector, so they do not hold frames in the batcher
-        self.audience = audience.Audience(Path(self.model_ref.path))
+        self.detector = detector.PersonDetector(Path(self.model_ref.path) / detector.ONNX_FILE)
+        # ONNX Runtime allocates on its first run (~2 s here): pay it before readiness, not on a caller's frame
+        detector.raw(self.detector.session, np.full((1, detector.SIZE, detector.SIZE, 3), detector.PAD_VALUE, np.uint8))
+        self.audience = audience.Audience(Path(self.model_ref.path), detect=self.detector.detect)
         self.metrics = ServiceMetrics("person", self.version, STORED.info.labels.get("git_sha", "unknown"))
 
     @bentoml.api
@@ -83,8 +64,11 @@ class Person:
         held = sum((await pools.run("decode", uploads_pixels, self.metrics, "predict", uploads)).values())
         async with PIXELS.held_async(held):
             frames = await pools.run("decode", decoded, self.metrics, uploads)
+            input_rows("person", "predict", len(frames))
             boxed = await pools.run("decode", lambda: [detector.letterbox(frame) for frame in frames])
-            outputs = await self.raw(np.stack([b.canvas for b in boxed]))
+            # one frame a call: a request's 16 frames in one call took ONNX Runtime's arena, which keeps
+            # the largest call's activations for good, to 1.8 GB; frames of other requests go in between
+            outputs = [await pools.run("model", detector.raw, self.detector.session, b.canvas[None]) for b in boxed]
             results = await pools.run("decode", self.people, frames, boxed, outputs, cut)
         self.metrics.observe("predict", {"people": [r.count for r in results], "looking": [r.looking for r in results],
                                          "confidence": [p.confidence for r in results for p in r.people]})
@@ -92,7 +76,7 @@ class Person:
 
     def people(self, frames, boxed, outputs, cut: float) -> list[schemas.ImagePeople]:
         results = []
-        for index, (frame, box, output) in enumerate(zip(frames, boxed, outputs)):
+        for index, (frame, box, (output,)) in enumerate(zip(frames, boxed, outputs)):
             viewers = self.audience.viewers(frame, detector.detections(output, box, cut))
             results.append(schemas.ImagePeople(index=index, count=len(viewers), looking=sum(v.looking for v in viewers),
                                                people=[schemas.Person(**v.as_dict()) for v in viewers]))
@@ -115,21 +99,6 @@ class Person:
         self.metrics.observe("video", {"people_tracked": [result["summary"]["people_tracked"]],
                                        "dwell_s": [p["dwell_s"] for p in result["people"]]})
         return {"model_version": self.version, **result}
-
-    async def raw(self, canvases: np.ndarray) -> np.ndarray:
-        """The model service's answer, MAX_BATCH frames at a time."""
-        return np.concatenate([await self.raw_batch(canvases[start:start + MAX_BATCH]) for start in range(0, len(canvases), MAX_BATCH)])
-
-    async def raw_batch(self, canvases: np.ndarray) -> np.ndarray:
-        """One call to the model service. BentoML's client (1.4.39, _bentoml_impl/client/proxy2.py
-        SessionManager) replaces its aiohttp session every 100 calls and closes the old one while
-        concurrent calls still hold it: they fail with "Connector is closed.", ServerDisconnected
-        or ClientOSError (seen: 13 of 1,800 wallhack requests at 8-32 clients when it had a model
-        service). Inference is idempotent, so a call that lost its connection is retried once."""
-        try:
-            return np.asarray(await self.model.to_async.raw(canvases))
-        except aiohttp.ClientConnectionError:
-            return np.asarray(await self.model.to_async.raw(canvases))
 
 
 guard(Person, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),

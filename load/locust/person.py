@@ -3,8 +3,8 @@ every 5-8 s, starting at a random moment (cameras are not in step), now and then
 for its audience report, and the broken uploads any fleet of cameras produces (truncated frames, a
 log file sent as a recording), which must be answered 400 and are counted as success here.
 One 2-core replica keeps 4 such cameras well inside the 2 s p99 objective (frames 0.3-0.75 s); 8
-cameras with a recording among them reached 2.5 s, because the batcher queues frames behind the
-recording's (load/results/bench-person.md has the throughput: ~3 frames/s).
+cameras with a recording among them reached 2.5 s, because the recording's frames take the cores
+the cameras' frames wait for (load/results/bench-person.md has the throughput: ~3 frames/s).
 
     .venv/bin/locust -f load/locust/person.py --headless -u 4 -r 4 -t 60s --host http://127.0.0.1:3000
 

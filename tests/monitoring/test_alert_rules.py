@@ -43,10 +43,7 @@ CASES = {
                                 + latency("/explain", "0", "50", "wallhack") + latency("/predict", "10", "90", "wallhack")
                                 + latency("/report", "0", "50", "emotion") + latency("/report/html", "0", "50", "emotion")
                                 + latency("/stream", "10", "90", "emotion")
-                                + latency("/video", "0", "50", "person") + latency("/predict", "10", "90", "person")
-                                # internal model services are not callers' latency (the API service's includes
-                                # theirs), and person's also runs recordings' frames in batches
-                                + latency("/raw", "0", "50", "person-model"),
+                                + latency("/video", "0", "50", "person") + latency("/predict", "10", "90", "person"),
                                 SPEND),
     "PlayserveNoTraffic": ("50m", [{"series": OK, "values": "100x60"}], [{"series": OK, "values": "0+5x60"}],
                            SPEND),

@@ -47,7 +47,7 @@ def test_the_confidence_floor_is_per_request(person_server, bus):
     assert strict["count"] == 2 and all(p["confidence"] >= 0.6 for p in strict["people"])
 
 
-def test_concurrent_requests_share_the_batcher_and_get_their_own_answers(person_server, bus, zidane):
+def test_concurrent_requests_share_the_model_and_get_their_own_answers(person_server, bus, zidane):
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
@@ -106,5 +106,5 @@ def test_the_service_still_serves_and_counts_what_it_saw(person_server, bus):
     metrics = httpx.get(f"{person_server.url}/metrics", timeout=10).text
     assert 'playserve_prediction_count{model="person",output="people"}' in metrics
     assert 'playserve_image_decode_failures_total{model="person",reason="truncated"}' in metrics
-    assert 'playserve_input_rows_count{endpoint="raw",model="person"}' in metrics
+    assert 'playserve_input_rows_count{endpoint="predict",model="person"}' in metrics
     assert 'playserve_input_rows_count{endpoint="video",model="person"}' in metrics

@@ -13,6 +13,7 @@ import numpy as np
 
 from training.abuse.serving.features import InputError
 from training.common.lazy import lazy
+from training.common.onnx_sessions import cpu_session
 
 ort = lazy("onnxruntime")
 pd = lazy("pandas")
@@ -25,9 +26,7 @@ TOP_FEATURES = 3
 
 
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return cpu_session(path, threads)
 
 
 @dataclass(frozen=True)

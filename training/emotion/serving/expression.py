@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from training.common.onnx_sessions import cpu_session
+
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 INPUT_SIZE = 64
 # The face box is squared and grown by this share of its side on each side before cropping: the
@@ -42,9 +44,7 @@ def normalise(faces: np.ndarray) -> np.ndarray:
 
 
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads  # 0: one per core
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return cpu_session(path, threads)
 
 
 def probabilities(sess: ort.InferenceSession, faces: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 ultralytics). Letterbox in, class-agnostic NMS out, boxes in the original image's pixels.
 
 The letterbox is ultralytics' LetterBox with `auto=False, center=False`: the image scaled to fit
-640x640 and placed at the top left on grey. One fixed shape lets the batcher stack frames of any
-size; on the real photos it keeps the 4th person on bus.jpg (confidence 0.52) that the centred
+640x640 and placed at the top left on grey. One fixed shape stacks frames of any size into one
+batch; on the real photos it keeps the 4th person on bus.jpg (confidence 0.52) that the centred
 square letterbox loses (0.31), as ultralytics' own rectangular letterbox does."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime as ort
+
+from training.common.onnx_sessions import cpu_session
 
 ONNX_FILE = "model.onnx"
 SIZE = 640
@@ -50,9 +52,7 @@ def to_tensor(canvases: np.ndarray) -> np.ndarray:
 
 
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return cpu_session(path, threads, idle_threads_sleep=True)  # the service runs two requests' models at once
 
 
 def raw(sess: ort.InferenceSession, canvases: np.ndarray) -> np.ndarray:
@@ -95,8 +95,8 @@ def detections(output: np.ndarray, box: Letterboxed, min_confidence: float = MIN
 
 
 class PersonDetector:
-    """Letterbox, ONNX Runtime, NMS: images in, people out, in one process (the CLI, benchmarks,
-    video reports). The service splits the same steps across its batcher."""
+    """Letterbox, ONNX Runtime, NMS: images in, people out, on one thread (the CLI, benchmarks,
+    video reports). The service runs the same steps on threads of their own, one frame per model call."""
 
     def __init__(self, path: Path, min_confidence: float = MIN_CONFIDENCE):
         self.session = session(path)

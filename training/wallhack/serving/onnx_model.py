@@ -7,17 +7,14 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from training.common.onnx_sessions import cpu_session
+
 INPUT, OUTPUT = "image", "logit"
 ONNX_FILE = "model.onnx"
 
 
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads  # 0: ONNX Runtime's default, one per core
-    # Idle intra-op threads sleep instead of spinning: the service runs two requests at once beside
-    # their decoding on two cores, and spinning threads took the cores the others were waiting for.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return cpu_session(path, threads, idle_threads_sleep=True)  # the service runs two requests' models at once
 
 
 def logits(sess: ort.InferenceSession, batch: np.ndarray) -> np.ndarray:
