@@ -41,6 +41,18 @@ API_KEY, LIMITED_KEY, OTHER_KEY = _api_keys()
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
+def error_of(response) -> dict:
+    """The error envelope of a non-2xx answer (bentos/common/errors.py), checked whole: its code
+    is its status's, and its ids are the answer's headers."""
+    from bentos.common.errors import CODES
+
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "fields", "request_id", "model_version"}, error
+    assert error["code"] == CODES[response.status_code], (response.status_code, error)
+    assert error["request_id"] == response.headers["x-request-id"] and error["model_version"] == response.headers["x-model-version"]
+    return error
+
+
 def post(url: str, **kwargs):
     """httpx.post with the tests' API key (other headers kept; httpx's 5 s default timeout)."""
     import httpx
@@ -164,13 +176,13 @@ class Server:
         self.process, self.url, self.log = process, url, log
 
 
-def start_server(model: str, tag: str, log: Path, *options: str, timeout: float = 90.0) -> Server:
-    """`playserve serve MODEL` on a free port (with any extra command-line options), once ready."""
+def start_server(model: str, tag: str, log: Path, *options: str, timeout: float = 90.0, env: dict[str, str] | None = None) -> Server:
+    """`playserve serve MODEL` on a free port (with any extra command-line options and environment), once ready."""
     from playserve.services import free_port, wait_until_ok
 
     port = free_port()
     process = subprocess.Popen([PLAYSERVE, "serve", model, "--port", str(port), "--model", tag, *options],
-                               stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     if wait_until_ok(f"{url}/readyz", timeout, alive=lambda: process.poll() is None):
         return Server(process, url, log)
@@ -179,8 +191,7 @@ def start_server(model: str, tag: str, log: Path, *options: str, timeout: float 
 
 
 def workers(server: Server) -> list:
-    """A server's worker processes (the API's workers and, for wallhack and person, the model's);
-    BentoML's arbiter replaces one that dies."""
+    """A server's worker processes; BentoML's arbiter replaces one that dies."""
     import psutil
 
     def is_worker(process: psutil.Process) -> bool:

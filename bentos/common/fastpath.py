@@ -24,8 +24,8 @@ limit and fit the pod's budget of bytes in flight (else BodyLimit and InFlight r
 is admitted as InFlight admits a body (traffic.Admission: a body that stops arriving or arrives too
 slowly is a 408, and one with no free slot a 429). This path answers no 400 for
 ValidationFailures to count. BentoML's own outer middleware (request metrics, tracing, access log)
-sees these requests as any other; its CORS middleware, inside the user middleware, would not see
-them; CORS is not enabled here."""
+sees these requests as any other; CORS, when a deployment enables it, and the error envelope are
+outside this path (bentos/common/middleware.py)."""
 
 from __future__ import annotations
 

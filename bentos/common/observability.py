@@ -17,7 +17,6 @@ PROMETHEUS_MULTIPROC_DIR; imported earlier it would write to a registry nobody r
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -47,25 +46,14 @@ PREDICTION_BUCKETS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0
                       2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6)
 
 
-def failure_reasons(body: bytes) -> set[tuple[str, str]]:
-    """(field, reason) pairs from a 400 body, for both shapes BentoML answers with:
-    pydantic's {"detail": [{"type", "loc"}...]} and an InvalidArgument's [{"error": "field: problem"}]."""
-    try:
-        data = json.loads(body)
-    except ValueError:
+def failure_reasons(found) -> set[tuple[str, str]]:
+    """(field, reason) pairs of a 400 (a bentos.common.errors.Problem): the field without its
+    indices (users[17].age -> users.age: an index would make a label value per row)."""
+    if found.unparsed:
         return {("<body>", "unparsed")}
-    if isinstance(data, dict) and isinstance(data.get("detail"), list):
-        return {(_field(item.get("loc", ())), str(item.get("type", "invalid"))) for item in data["detail"]}
-    if isinstance(data, list) and data and isinstance(data[0], dict) and "error" in data[0]:
-        field, colon, _ = str(data[0]["error"]).partition(":")
-        field = re.sub(r"\[\d+\]", "", field)  # images[3] -> images: an index would make a label value per item
-        return {((field if colon else "<request>")[:MAX_FIELD_CHARS], "invalid_argument")}
-    return {("<body>", "unparsed")}
-
-
-def _field(loc: Sequence) -> str:
-    """users.17.age -> users.age: record indices would make a label value per row."""
-    return ".".join(str(part) for part in loc if not isinstance(part, int))[:MAX_FIELD_CHARS] or "<request>"
+    if not found.fields:
+        return {("<request>", "invalid_argument")}
+    return {(re.sub(r"\[\d+\]", "", f["field"])[:MAX_FIELD_CHARS] or "<request>", f["type"]) for f in found.fields}
 
 
 FEW_VALUES = 8
@@ -240,37 +228,24 @@ def _types(annotation) -> Iterator:
 
 
 class ValidationFailures:
-    """ASGI middleware counting every 400 answer by endpoint, reason and field. Pydantic refuses
-    bad requests before the service's code runs, so the count is taken from the response. Label
-    values come from fixed sets: an endpoint or field the service does not have is OTHER."""
+    """Counts every 400 answer by endpoint, reason and field, from what the answer says (called by
+    bentos.common.errors.Envelope, which reads every error answer). Pydantic refuses bad requests
+    before the service's code runs, so the count is taken from the response. Label values come
+    from fixed sets: an endpoint or field the service does not have is OTHER."""
 
-    def __init__(self, app, model: str, fields: dict[str, frozenset[str]]):
-        self.app = app
+    def __init__(self, model: str, fields: dict[str, frozenset[str]]):
         self.model = model
         self.fields = fields
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        status, body = 0, bytearray()
+    def __call__(self, path: str, found) -> None:
+        if found.status == 400:
+            self.count(path.strip("/") or "/", found)
 
-        async def capture(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and status == 400:
-                body.extend(message.get("body", b""))
-                if not message.get("more_body"):
-                    self.count(scope["path"].strip("/") or "/", bytes(body))
-            await send(message)
-
-        await self.app(scope, receive, capture)
-
-    def count(self, endpoint: str, body: bytes) -> None:
+    def count(self, endpoint: str, found) -> None:
         counter = _metric("Counter", "validation_failures", "Requests refused as bad input",
                           ["model", "endpoint", "reason", "field"])
         known = self.fields.get(endpoint)
-        for field, reason in failure_reasons(body):
+        for field, reason in failure_reasons(found):
             field = field if field in FIXED_FIELDS or (known and field in known) else OTHER
             reason = reason if REASON.fullmatch(reason) else OTHER
             counter.labels(self.model, endpoint if known is not None else OTHER, reason, field).inc()

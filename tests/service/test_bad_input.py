@@ -1,7 +1,7 @@
 """Bad input against every endpoint of every service, over real HTTP: requests generated from each
 service's OpenAPI document by schemathesis (valid and invalid by the schema), and a handcrafted
 matrix of the mistakes and attacks clients send. No case may get a 5xx; every handcrafted case
-gets a 4xx; each service still answers afterwards. The run writes the results table to
+gets a 4xx in the error envelope (bentos/common/errors.py); each service still answers afterwards. The run writes the results table to
 load/results/bad-input.md (when every service ran)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from load.results_file import RESULTS
 from playserve import catalog
-from tests.conftest import AUTH, REPO, png_claiming
+from tests.conftest import AUTH, REPO, error_of, png_claiming
 from training.abuse.serving.features import FEATURES
 
 GENERATED_PER_MODE = 25  # examples per operation and generation mode (derandomized: the same each run)
@@ -35,6 +35,7 @@ class Case:
     endpoint: str
     name: str
     request: dict = field(default_factory=dict)  # httpx.post keyword arguments
+    may_succeed: bool = False  # not a mistake the service must refuse, only one it must survive
 
 
 def json_body(raw: str | bytes) -> dict:
@@ -64,6 +65,49 @@ def json_cases(endpoint: str, key: str, valid: dict, number_field: str, limit: i
     ]
 
 
+def raw_multipart(*parts: bytes) -> dict:
+    """A multipart body written by hand, for framings httpx will not write."""
+    boundary = b"playserve-bad-input"
+    body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts) + b"--" + boundary + b"--\r\n"
+    return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=playserve-bad-input"}}
+
+
+def misspelt(name: str) -> str:
+    return name[:-1] if name.endswith("s") else name + "s"  # images -> image, image -> images
+
+
+def form_cases(endpoint: str, field_name: str, good: bytes, suffix: str, form: dict | None = None) -> list[Case]:
+    """The form mistakes of any upload route: its file under a wrong, an extra or no name, a file
+    name past 255 bytes, parts without a name, a body that is not multipart at all."""
+    form = form or {}
+
+    def one(name: str = field_name, filename: str = f"f{suffix}") -> list:
+        return [(name, (filename, good))]
+
+    return [
+        Case(endpoint, "misspelt file field", {"files": one(misspelt(field_name)), "data": form}),
+        Case(endpoint, "a file in an extra field", {"files": [*one(), *one("extra_file")], "data": form}),
+        # BentoML wrote the upload under the caller's name (a 500 past 255 bytes); it is ignored now
+        Case(endpoint, "file name of 300 bytes", {"files": one(filename="é" * 148 + suffix), "data": form}, may_succeed=True),
+        Case(endpoint, "a part without a name", raw_multipart(b'Content-Disposition: form-data; filename="a' + suffix.encode() + b'"\r\n\r\n' + good[:100])),
+        Case(endpoint, "a part with an empty name", raw_multipart(b'Content-Disposition: form-data; name=""; filename="a"\r\n\r\n' + good[:100])),
+        Case(endpoint, "a part that is not form-data", raw_multipart(b'Content-Disposition: attachment; name="' + field_name.encode() + b'"\r\n\r\n' + good[:100])),
+        Case(endpoint, "multipart without a boundary", {"content": good[:100], "headers": {"content-type": "multipart/form-data"}}),
+        Case(endpoint, "JSON to an upload route", json_body(json.dumps({field_name: "x"}))),
+        Case(endpoint, "plain text to an upload route", {"content": b"hello", "headers": {"content-type": "text/plain"}}),
+        Case(endpoint, "no content type", {"content": good[:100]}),
+    ]
+
+
+def not_json_cases(endpoint: str, valid: dict) -> list[Case]:
+    """A JSON route sent something else."""
+    return [
+        Case(endpoint, "a form to a JSON route", {"files": [("users", ("u.json", json.dumps(valid).encode()))]}),
+        Case(endpoint, "form-urlencoded to a JSON route", {"data": {"users": "x"}}),
+        Case(endpoint, "plain text to a JSON route", {"content": json.dumps(valid).encode(), "headers": {"content-type": "text/plain"}}),
+    ]
+
+
 def image_cases(endpoint: str, field_name: str, good: bytes, many: int | None, form: dict | None = None) -> list[Case]:
     def files(*contents: bytes) -> dict:
         return {"files": [(field_name, (f"f{i}.jpg", c)) for i, c in enumerate(contents)], "data": form or {}}
@@ -77,6 +121,7 @@ def image_cases(endpoint: str, field_name: str, good: bytes, many: int | None, f
         Case(endpoint, "decompression bomb (PNG claiming 100k x 100k)", files(png_claiming(100_000, 100_000))),
         Case(endpoint, "unknown parameter", {**files(good), "data": {**(form or {}), "unexpected_parameter": "1"}}),
         Case(endpoint, "a URL as text in the file field", {"data": {**(form or {}), field_name: A_URL}}),
+        *form_cases(endpoint, field_name, good, ".jpg", form),
     ]
     if many:
         cases.append(Case(endpoint, "one image over the limit", files(*[good] * (many + 1))))
@@ -97,6 +142,7 @@ def video_cases(endpoint: str, video: bytes, jpeg: bytes) -> list[Case]:
         Case(endpoint, "sample rate 0", upload(video, sample_rate=0)),
         Case(endpoint, "sample rate as text", upload(video, sample_rate="fast")),
         Case(endpoint, "a URL as text in the file field", {"data": {"video": A_URL}}),
+        *form_cases(endpoint, "video", video, ".mp4"),
     ]
 
 
@@ -115,6 +161,8 @@ def handcrafted(model: str, request) -> list[Case]:
             Case("predict_table", "a JPEG as a table", {"files": {"table": ("t.csv", jpeg)}}),
             Case("predict_table", "a URL as text in the file field", {"data": {"table": A_URL}}),
             Case("predict_table", "unknown parameter", {"files": {"table": ("t.csv", table)}, "data": {"unexpected_parameter": "1"}}),
+            *form_cases("predict_table", "table", table, ".csv"),
+            *not_json_cases("predict", users), *not_json_cases("nudge_effect", users),
         ]
     if model == "abuse":
         row = pd.read_parquet(request.getfixturevalue("abuse_table")).head(1)[["user_id", *FEATURES]].to_dict(orient="records")[0]
@@ -130,6 +178,7 @@ def handcrafted(model: str, request) -> list[Case]:
             Case("score_user", "unknown user", {"json": {"user_id": "nobody-ever"}}),
             Case("score_user", "window NaN", json_body('{"user_id": "u1", "window": NaN}')),
             Case("score_user", "unknown parameter", {"json": {"user_id": "u1", "unexpected_parameter": 1}}),
+            *not_json_cases("score", {"windows": [row]}), *not_json_cases("events", {"events": [event]}),
         ]
     video = request.getfixturevalue("session_video").read_bytes() if model in ("emotion", "person") else b""
     if model == "wallhack":
@@ -154,6 +203,13 @@ def example_cases(model: str) -> list[Case]:
     return json_cases(catalog.spec(model).interactive_routes[0].lstrip("/"), key, example, number_field, 10_000)
 
 
+def is_envelope(response: httpx.Response) -> bool:
+    try:
+        return bool(error_of(response)["message"])
+    except (AssertionError, ValueError, KeyError, TypeError):
+        return False
+
+
 def outcome(status: int) -> str:
     return "5xx" if status >= 500 else "4xx" if status >= 400 else "2xx"
 
@@ -175,7 +231,8 @@ def test_every_handcrafted_bad_request_gets_a_4xx_and_the_service_keeps_serving(
         kwargs = {**case.request, "headers": {**AUTH, **case.request.get("headers", {})}}
         response = httpx.post(f"{server.url}/{case.endpoint}", timeout=120, **kwargs)
         counts.setdefault(f"/{case.endpoint}", Counter())[f"handcrafted {outcome(response.status_code)}"] += 1
-        if not 400 <= response.status_code < 500 or "error" not in response.text:
+        refused = 400 <= response.status_code < 500 and is_envelope(response)
+        if not (refused or case.may_succeed and response.status_code == 200):
             wrong.append((case.endpoint, case.name, response.status_code, response.text[:200]))
     assert wrong == []
     assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200
@@ -211,14 +268,15 @@ def test_requests_generated_from_the_openapi_document_never_get_a_5xx(model, ser
 
 
 def write_table() -> None:
-    columns = ["handcrafted 4xx", "handcrafted 5xx", "generated 2xx", "generated 4xx", "generated 5xx"]
+    columns = ["handcrafted 2xx", "handcrafted 4xx", "handcrafted 5xx", "generated 2xx", "generated 4xx", "generated 5xx"]
     rows = [(model, endpoint, counts) for model in sorted(MATRIX) for endpoint, counts in sorted(MATRIX[model].items())]
     total = sum((counts for *_, counts in rows), Counter())
     lines = ["# Bad input: every endpoint of every service", "",
              "Written by `tests/service/test_bad_input.py` in each full test run. Handcrafted: the mistakes and attacks",
              "in that file (malformed JSON, wrong types, missing and unknown parameters, NaN and infinities, empty and",
              "oversized payloads, unicode, truncated and corrupt images, a decompression bomb, files that are not videos,",
-             "a URL typed into a file field).",
+             "a URL typed into a file field, misspelt, extra and nameless form parts, bodies of the wrong content type).",
+             "Handcrafted 2xx: a 300-byte file name, served like any other (the service never uses the name).",
              f"Generated: schemathesis from each service's OpenAPI document, {GENERATED_PER_MODE} valid and {GENERATED_PER_MODE}",
              "invalid requests per endpoint (derandomized: the same requests every run). A generated request valid by the",
              "schema can still be refused by the service (an image field's bytes are not an image), so 4xx there is expected.", "",

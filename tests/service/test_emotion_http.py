@@ -8,7 +8,7 @@ import cv2
 import httpx
 import pytest
 
-from tests.conftest import png_claiming, post
+from tests.conftest import error_of, png_claiming, post
 from training.emotion import real_faces, sample_video
 from training.emotion.serving.expression import EMOTIONS
 
@@ -117,7 +117,7 @@ def test_bad_videos_are_refused_by_name(emotion_server, session_video, photos, t
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
         response = report(emotion_server, tmp_path / name)
-        assert response.status_code == 400 and response.json()[0]["error"].startswith("video: "), (name, response.text)
+        assert response.status_code == 400 and error_of(response)["message"].startswith("video: "), (name, response.text)
     for rate in (0, 11, "fast"):
         response = report(emotion_server, session_video, sample_rate=rate)
         assert response.status_code == 400 and "sample_rate" in response.text, (rate, response.text)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bentos.common.fastpath import SMALL_BODY
-from tests.conftest import post
+from tests.conftest import error_of, post
 from training.abuse.serving.features import FEATURES
 from training.spend import data
 
@@ -65,5 +65,5 @@ def test_a_small_bad_request_gets_bentomls_400_naming_the_field(route):
     broken = body.replace(b'"user_id":', b'"user_id":{"nested":1},"_":', 1)
     response = post(f"{url}{path}", content=broken, headers={"content-type": "application/json"}, timeout=30)
     assert response.status_code == 400, response.text
-    error = response.json()
-    assert error["error"].endswith("validation error for Input") and all("user_id" in d["loc"] for d in error["detail"])
+    error = error_of(response)
+    assert error["fields"] and all(".user_id" in f["field"] for f in error["fields"]) and "user_id" in error["message"]

@@ -1,12 +1,15 @@
 """What every service does before a request reaches its model, over real HTTP: API keys on every
-route the OpenAPI document lists (health, metrics and the docs stay open), per-client lists, and
-body limits that refuse a huge upload from its declared length before a byte of it is read."""
+route the OpenAPI document lists (health, metrics and the docs stay open), per-client lists, body
+limits that refuse a huge upload from its declared length before a byte of it is read, the error
+envelope and the request and model ids on every answer, CORS when configured, and a docs page
+that loads nothing from elsewhere."""
 
 from __future__ import annotations
 
 import json
 import re
 import socket
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,7 +18,8 @@ import pytest
 from bentos.common import auth
 from playserve import catalog
 from playserve.services import how_to_call
-from tests.conftest import API_KEY, LIMITED_KEY, REPO, post
+from bentos.common.middleware import CORS_ENV
+from tests.conftest import API_KEY, AUTH, LIMITED_KEY, REPO, error_of, post, start_server, stop_server
 
 HUGE = 3 * 1024**3  # over every endpoint's limit, videos' included
 
@@ -51,10 +55,10 @@ def test_every_route_refuses_a_missing_or_unknown_key_with_a_json_401(server):
     assert paths, "the OpenAPI document lists no routes"
     for path in paths:
         missing = httpx.post(f"{server.url}{path}", json={}, timeout=30)
-        assert missing.status_code == 401 and "missing API key" in missing.json()["error"], path
+        assert missing.status_code == 401 and "missing API key" in error_of(missing)["message"], path
         assert missing.headers["www-authenticate"].startswith("Bearer")
         unknown = httpx.post(f"{server.url}{path}", json={}, headers={"Authorization": f"Bearer {auth.new_key()}"}, timeout=30)
-        assert unknown.status_code == 401 and unknown.json() == {"error": "unknown API key"}, path
+        assert unknown.status_code == 401 and error_of(unknown)["message"] == "unknown API key", path
 
 
 def test_a_client_outside_its_list_gets_a_403_and_inside_it_reaches_the_model(server):
@@ -64,7 +68,7 @@ def test_a_client_outside_its_list_gets_a_403_and_inside_it_reaches_the_model(se
         if (model, path) == ("spend", "/predict"):
             assert response.status_code == 400 and "users" in response.text  # past the key check: the body is wrong
         else:
-            assert response.status_code == 403 and f"'spend-only' may not call {model}{path}" in response.json()["error"]
+            assert response.status_code == 403 and f"'spend-only' may not call {model}{path}" in error_of(response)["message"]
 
 
 def test_health_metrics_and_docs_need_no_key_and_refusals_are_counted(server):
@@ -76,6 +80,64 @@ def test_health_metrics_and_docs_need_no_key_and_refusals_are_counted(server):
     httpx.post(f"{server.url}{routes(server.url)[0]}", json={}, timeout=30)
     metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
     assert f'playserve_auth_refusals_total{{model="{model}",reason="missing"}}' in metrics
+
+
+def test_every_error_is_the_envelope_and_every_answer_names_its_request_and_model(server):
+    server, model = server
+    path = routes(server.url)[0]
+    refused = {"unknown route": httpx.get(f"{server.url}/no/such/route", headers=AUTH, timeout=30),
+               "wrong method": httpx.get(f"{server.url}{path}", headers=AUTH, timeout=30),
+               "no key": httpx.post(f"{server.url}{path}", json={}, timeout=30),
+               "not JSON, not a form": httpx.post(f"{server.url}{path}", content=b"x", headers={**AUTH, "content-type": "text/plain"}, timeout=30)}
+    statuses = {name: r.status_code for name, r in refused.items()}
+    assert statuses == {"unknown route": 404, "wrong method": 405, "no key": 401, "not JSON, not a form": 415}, statuses
+    for name, response in refused.items():
+        error = error_of(response)
+        assert error["model_version"].startswith(f"{model}:") and error["message"], (name, error)
+        assert re.fullmatch(r"[0-9a-f]{32}", error["request_id"]), (name, error)
+    assert len({error_of(r)["request_id"] for r in refused.values()}) == len(refused)  # one per request
+    mine = httpx.get(f"{server.url}/readyz", headers={"X-Request-ID": "game-client-7.42"}, timeout=30)
+    assert mine.headers["x-request-id"] == "game-client-7.42" and mine.headers["x-model-version"].startswith(f"{model}:")
+    traced = httpx.get(f"{server.url}/livez", headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, timeout=30)
+    assert traced.headers["x-request-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_a_request_id_finds_the_requests_log_line(spend_server):
+    response = httpx.get(f"{spend_server.url}/no/such/route", timeout=30)
+    wanted = f"trace={error_of(response)['request_id']}"
+    for _ in range(50):  # the access log line is written as the answer goes out
+        if wanted in spend_server.log.read_text():
+            break
+        time.sleep(0.2)
+    assert wanted in spend_server.log.read_text()
+
+
+def test_the_docs_page_loads_nothing_from_elsewhere(server):
+    server, model = server
+    page = httpx.get(f"{server.url}/", timeout=30)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"] and "googletagmanager" not in page.text
+    for asset in re.findall(r'<(?:script|link)[^>]+(?:src|href)="\./([^"]+)"', page.text):
+        assert httpx.get(f"{server.url}/{asset}", timeout=30).status_code == 200, asset
+
+
+def test_cors_is_off_by_default_and_answers_a_configured_origin_before_the_key(spend_server, trained, tmp_path):
+    preflight = {"Origin": "https://tools.example.com", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "x-api-key, content-type"}
+    closed = httpx.options(f"{spend_server.url}/predict", headers=preflight, timeout=30)
+    assert "access-control-allow-origin" not in closed.headers
+    server = start_server("spend", str(trained.model.tag), tmp_path / "spend.log", env={CORS_ENV: "https://tools.example.com"})
+    try:
+        opened = httpx.options(f"{server.url}/predict", headers=preflight, timeout=30)
+        assert opened.status_code == 200 and opened.headers["access-control-allow-origin"] == "https://tools.example.com"
+        assert "x-api-key" in opened.headers["access-control-allow-headers"].lower()
+        other = httpx.options(f"{server.url}/predict", headers={**preflight, "Origin": "https://evil.example.net"}, timeout=30)
+        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers and error_of(other)["message"]
+        called = httpx.post(f"{server.url}/predict", json={"users": []}, headers={"Origin": "https://tools.example.com", **AUTH}, timeout=30)
+        assert called.headers["access-control-allow-origin"] == "https://tools.example.com"
+        assert "x-request-id" in called.headers["access-control-expose-headers"].lower()
+    finally:
+        stop_server(server.process)
 
 
 def test_a_huge_declared_body_is_refused_413_before_it_is_sent(server):
@@ -93,7 +155,7 @@ def test_a_chunked_body_is_counted_as_it_arrives(spend_server):
 
     response = httpx.post(f"{spend_server.url}/predict", content=chunks(), timeout=60,
                           headers={"X-API-Key": API_KEY, "content-type": "application/json"})
-    assert response.status_code == 413 and "limit of /predict" in response.json()["error"]
+    assert response.status_code == 413 and "limit of /predict" in error_of(response)["message"]
 
 
 def test_refused_requests_leave_no_payload_or_user_id_in_the_log(spend_server, abuse_server):

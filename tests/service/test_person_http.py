@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import png_claiming, post
+from tests.conftest import error_of, png_claiming, post
 from training.person import photos, sample_video
 
 
@@ -96,7 +96,7 @@ def test_bad_videos_are_refused_by_name(person_server, ad_video, tmp_path):
     truncated.write_bytes(ad_video.read_bytes()[:2000])
     assert "video: not a video container" in recording(person_server, text).text
     response = recording(person_server, truncated)
-    assert response.status_code == 400 and response.text.startswith('[{"error":"video: ')
+    assert response.status_code == 400 and error_of(response)["message"].startswith("video: ")
     response = recording(person_server, ad_video, sample_rate=0)
     assert response.status_code == 400 and "sample_rate" in response.text
 

@@ -11,7 +11,7 @@ import pytest
 
 from bentos.common.observability import DRIFT_REFRESH_S
 from playserve.paths import REPO_ROOT
-from tests.conftest import post, start_server, stop_server
+from tests.conftest import error_of, post, start_server, stop_server
 from training.common.drift import DEFAULT_WINDOW
 from training.spend import data
 from training.spend.scoring import load
@@ -124,7 +124,7 @@ BAD = [
 def test_bad_input_is_a_4xx_naming_the_field(spend_server, body, field):
     response = post(f"{spend_server.url}/predict", json=body, timeout=60)
     assert response.status_code == 400
-    assert field in json.dumps(response.json()["detail"])
+    assert field in json.dumps(error_of(response)["fields"]), response.text
 
 
 @pytest.mark.parametrize("raw", [b'{"users": [{"age": NaN}]}', b'{"users": [ {', b"", b"\xff\xfe"])

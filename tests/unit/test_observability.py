@@ -1,4 +1,4 @@
-"""The shared service-metrics helper: 400 bodies classified by field and reason, bulk histogram
+"""The shared service-metrics helper: 400 answers classified by field and reason, bulk histogram
 observation identical to prometheus_client's own, and the metric names services expose."""
 
 import json
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 
+from bentos.common.errors import problem
 from bentos.common.observability import ServiceMetrics, failure_reasons, observe_many
 
 
@@ -17,17 +18,18 @@ def test_pydantic_errors_become_field_and_type_without_record_indices():
         {"type": "missing", "loc": ["users", 1, "age"], "msg": "Field required"},
         {"type": "finite_number", "loc": ["users", 1, "topup_amount"], "msg": "Input should be a finite number"},
     ]}).encode()
-    assert failure_reasons(body) == {("users.age", "missing"), ("users.topup_amount", "finite_number")}
+    assert failure_reasons(problem(400, body)) == {("users.age", "missing"), ("users.topup_amount", "finite_number")}
 
 
 def test_service_errors_name_their_field():
-    assert failure_reasons(b'[{"error": "table: truncated Parquet file"}]') == {("table", "invalid_argument")}
-    assert failure_reasons(b'[{"error": "something odd"}]') == {("<request>", "invalid_argument")}
+    assert failure_reasons(problem(400, b'[{"error": "table: truncated Parquet file"}]')) == {("table", "invalid_argument")}
+    assert failure_reasons(problem(400, b'[{"error": "images[3]: the file is truncated"}]')) == {("images", "invalid_argument")}
+    assert failure_reasons(problem(400, b'[{"error": "something odd"}]')) == {("<request>", "invalid_argument")}
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b'{"unexpected": 1}'])
 def test_unknown_bodies_are_counted_not_raised(body):
-    assert failure_reasons(body) == {("<body>", "unparsed")}
+    assert failure_reasons(problem(400, body)) == {("<body>", "unparsed")}
 
 
 def _exposition(registry) -> list[str]:
