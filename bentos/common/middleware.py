@@ -93,8 +93,8 @@ JSON_KINDS = frozenset({"application/json", ""})  # no content type is BentoML's
 
 def parse_bodies(service) -> None:
     """A route's body must be of its kind, else a 415 naming what to send: a route that takes a
-    file takes multipart/form-data only (BentoML would take JSON `{"table": "/etc/passwd"}` as a
-    path on the server and read it), any other route JSON only (BentoML parsed any unknown type
+    file takes multipart/form-data only (JSON can carry no file; BentoML answered "Invalid file
+    type" without saying what to send), any other route JSON only (BentoML parsed any unknown type
     as JSON, and curl's default form encoding as a form). Multipart bodies are parsed by
     bentos/common/forms.py (each file written once to disk, never held in memory); a form that
     does not fit the endpoint, or whose framing is broken (a bad part header: Starlette raises an
