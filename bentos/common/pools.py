@@ -16,6 +16,7 @@ import functools
 import sys
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 
 from bentos.common import limits
@@ -30,6 +31,12 @@ async def run(pool: str, func, *args, **kwargs):
     if pool not in _limiters:
         _limiters[pool] = anyio.CapacityLimiter(THREADS[pool])
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=_limiters[pool])
+
+
+def run_from_thread(pool: str, func, *args):
+    """`run` from a thread of another pool, waiting for its answer: a bulk request's steps that
+    must take their turn with the interactive requests' (an image model's inference)."""
+    return anyio.from_thread.run(run, pool, func, *args)
 
 
 def hand_over_the_interpreter_often() -> None:

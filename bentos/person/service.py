@@ -11,6 +11,7 @@ People are personal data: nothing here stores or logs a frame or a crop."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated
@@ -52,7 +53,7 @@ class Person:
         self.detector = detector.PersonDetector(Path(self.model_ref.path) / detector.ONNX_FILE)
         # ONNX Runtime allocates on its first run (~2 s here): pay it before readiness, not on a caller's frame
         detector.raw(self.detector.session, np.full((1, detector.SIZE, detector.SIZE, 3), detector.PAD_VALUE, np.uint8))
-        self.audience = audience.Audience(Path(self.model_ref.path), detect=self.detector.detect)
+        self.audience = audience.Audience(Path(self.model_ref.path), detect=functools.partial(self.detector.detect, run=in_turn))
         self.metrics = ServiceMetrics("person", self.version, STORED.info.labels.get("git_sha", "unknown"))
 
     @bentoml.api
@@ -99,6 +100,13 @@ class Person:
         self.metrics.observe("video", {"people_tracked": [result["summary"]["people_tracked"]],
                                        "dwell_s": [p["dwell_s"] for p in result["people"]]})
         return {"model_version": self.version, **result}
+
+
+def in_turn(session, canvases: np.ndarray) -> np.ndarray:
+    """A recording's frames (on its `bulk` thread) take a `model` thread each, in turn with the
+    cameras' frames: run beside the two model threads they were a third network on two cores, and
+    frames of 4 cameras went from 0.48 s to 0.92 s at p50 while a recording ran."""
+    return pools.run_from_thread("model", detector.raw, session, canvases)
 
 
 guard(Person, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
