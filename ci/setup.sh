@@ -36,3 +36,7 @@ command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; playse
 export UV_SYSTEM_CERTS=1
 uv sync --frozen --quiet --python python3.11
 
+# The OpenAPI client generator the tests run against every service's document, in its own
+# environment under ~/.local: it wants Typer < 0.28, and the project pins 0.29.2.
+uv tool install --quiet --python python3.11 "openapi-python-client==0.29.1"
+

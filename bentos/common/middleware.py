@@ -61,7 +61,7 @@ def published_document(service, spec) -> dict:
     stored = bentoml.models.get(service.models[0].tag)
     description = (sys.modules[service.inner.__module__].__doc__ or "").strip()
     return openapi.document(service.openapi_spec.asdict(), str(stored.tag), stored.info.labels.get("git_sha", "unknown"),
-                            description, {r.path: r.errors for r in spec.routes})
+                            description, spec.routes)
 
 
 CORS_ENV = "PLAYSERVE_CORS_ORIGINS"  # per deployment: comma-separated origins; unset, no browser page may call the API

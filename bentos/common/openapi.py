@@ -11,9 +11,11 @@ every route lists every status it can answer with the envelope of bentos/common/
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from http import HTTPStatus
 
 from bentos.common.errors import CODES
+from training.common.contract import Route
 
 OPEN_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})  # as bentos/common/auth.py lets them through
 # What any protected route can answer besides its own: the caller's mistakes, the pod's limits, the server's faults.
@@ -38,11 +40,11 @@ ERROR_SCHEMA = {
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
 
 
-def document(bentoml_document: dict, model_version: str, git_sha: str, description: str,
-             extra_errors: dict[str, tuple[int, ...]]) -> dict:
-    """BentoML's document (service.openapi_spec.asdict()) -> the published one. `extra_errors`:
-    route -> statuses it answers beyond COMMON_ERRORS (abuse's unknown user, 404; emotion's
-    frame out of order, 409)."""
+def document(bentoml_document: dict, model_version: str, git_sha: str, description: str, routes: Iterable[Route]) -> dict:
+    """BentoML's document (service.openapi_spec.asdict()) -> the published one. `routes`: the
+    contract's, with the statuses each answers beyond COMMON_ERRORS (abuse's unknown user, 404;
+    emotion's frame out of order, 409) and its answer's media type (BentoML calls a str text/plain)."""
+    routes = {route.path: route for route in routes}
     doc = fixed_schemas(copy.deepcopy(bentoml_document))
     doc["openapi"] = "3.1.0"
     name = doc.get("info", {}).get("title", "")
@@ -62,7 +64,10 @@ def document(bentoml_document: dict, model_version: str, git_sha: str, descripti
                 operation["security"] = []
                 continue
             responses = {status: answer for status, answer in operation["responses"].items() if not status.startswith(("4", "5"))}
-            for status in sorted({*COMMON_ERRORS, *extra_errors.get(path, ())}):
+            route = routes.get(path, Route(path))
+            if route.media_type != "application/json":
+                responses["200"] = {"description": "OK", "content": {route.media_type: {"schema": {"type": "string"}}}}
+            for status in sorted({*COMMON_ERRORS, *route.errors}):
                 responses[str(status)] = {"$ref": f"#/components/responses/{status}"}
             operation["responses"] = responses
     return doc

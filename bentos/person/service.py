@@ -84,7 +84,7 @@ class Person:
         return results
 
     @bentoml.api
-    async def video(self, video: Video, sample_rate: SampleRate = DEFAULT_RATE) -> dict:
+    async def video(self, video: Video, sample_rate: SampleRate = DEFAULT_RATE) -> schemas.VideoReport:
         """The audience of a recording: peak and average people, the share facing the screen, people
         per second, and each tracked person's dwell time and attention."""
         return await pools.run("bulk", self.recording, video, sample_rate)

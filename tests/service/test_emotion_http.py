@@ -50,17 +50,23 @@ def test_faces_boxes_and_emotions_per_image(emotion_server, emotion_trained, pho
     assert cameraman["dominant"] in EMOTIONS
 
 
-def test_a_live_session_keeps_its_face_and_wants_frames_in_order(emotion_server, photos):
+def test_a_live_session_keeps_its_face_takes_retries_and_late_frames_and_closes(emotion_server, photos):
     first = stream(emotion_server, "playtest-7", 0, photos["astronaut"]).json()
     second = stream(emotion_server, "playtest-7", 2, photos["astronaut"]).json()
     other = stream(emotion_server, "playtest-8", 0, photos["camera"]).json()
     assert first["faces"][0]["track_id"] == second["faces"][0]["track_id"] == other["faces"][0]["track_id"] == 1
     assert second["frame"] == 2 and second["time_s"] >= first["time_s"] == 0
     assert second["faces"][0]["smoothed"]["happy"] > 0.9
-    late = stream(emotion_server, "playtest-7", 1, photos["astronaut"])
-    assert late.status_code == 409 and "frame: 1 is not after this session's last frame 2" in late.text
-    empty = stream(emotion_server, "playtest-7", 3, photos["coffee"])
+    late = stream(emotion_server, "playtest-7", 1, photos["astronaut"])  # a parallel upload, within the reorder window
+    assert late.status_code == 200 and late.json()["faces"][0]["track_id"] == 1
+    assert stream(emotion_server, "playtest-7", 2, photos["coffee"]).json() == second  # a retry gets its first answer
+    empty = stream(emotion_server, "playtest-7", 30, photos["coffee"])
     assert empty.status_code == 200 and empty.json()["faces"] == []
+    too_late = stream(emotion_server, "playtest-7", 3, photos["astronaut"])
+    assert too_late.status_code == 409 and "frame: 3 is more than 8 frames behind this session's newest frame 30" in too_late.text
+    closed = post(f"{emotion_server.url}/stream/close", json={"session_id": "playtest-7"}, timeout=30)
+    assert closed.status_code == 200 and closed.json()["frames"] == 4 and closed.json()["tracks"][0]["dominant"] == "happy"
+    assert post(f"{emotion_server.url}/stream/close", json={"session_id": "playtest-7"}, timeout=30).status_code == 404
 
 
 def test_session_report_as_json(emotion_server, session_video):

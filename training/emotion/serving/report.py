@@ -60,6 +60,12 @@ def moments(rows: list[dict], count: int = MOMENTS) -> list[dict]:
     return chosen
 
 
+def track_rows(tracks) -> list[dict]:
+    """Each tracked face: when it was seen, in how many frames, its emotion shares and the dominant one."""
+    return [{"id": t.id, "first_s": round(t.first_seen, 2), "last_s": round(t.last_seen, 2), "frames": t.frames,
+             "emotions": shares([t.total / t.frames]), "dominant": EMOTIONS[int(np.argmax(t.total))]} for t in tracks]
+
+
 def build(samples: list[Sample], tracks: list, seconds: float, rate: float) -> dict:
     """The whole report as plain JSON-able data."""
     rows = timeline(samples, seconds)
@@ -75,7 +81,6 @@ def build(samples: list[Sample], tracks: list, seconds: float, rate: float) -> d
             "dominant_excluding_neutral": dominant({e: v for e, v in overall.items() if e != "neutral"}) if overall else None,
         },
         "moments": moments(rows),
-        "tracks": [{"id": t.id, "first_s": round(t.first_seen, 2), "last_s": round(t.last_seen, 2), "frames": t.frames,
-                    "emotions": shares([t.total / t.frames]), "dominant": EMOTIONS[int(np.argmax(t.total))]} for t in tracks],
+        "tracks": track_rows(tracks),
         "timeline": rows,
     }
