@@ -10,6 +10,7 @@ APT_PACKAGES=(
     prometheus                   # the embedded Prometheus, and promtool for the alert rules
     redis-server                 # the abuse scorer's online features: the embedded default and the tests
     hey                          # HTTP load from a native client in load.bench, off the server's Python
+    chromium                     # headless: the tests look at the pages people read (the emotion report)
 )
 UV_VERSION=0.13.9
 

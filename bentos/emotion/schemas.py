@@ -73,10 +73,15 @@ class ReportSummary(TypedDict):
 
 
 class Moment(TypedDict):
-    second: int
+    """One continuous reaction: consecutive seconds led by one emotion."""
+    number: Annotated[int, Field(description="1, 2, ... in time order, as the HTML page's markers")]
+    rank: Annotated[int, Field(description="1 for the strongest")]
+    start_s: int
+    end_s: Annotated[int, Field(description="The second after its last")]
     emotion: Emotion
-    share: Annotated[float, Field(description="The leading emotion's share in that second")]
-    intensity: Annotated[float, Field(description="1 - the neutral share")]
+    peak_s: Annotated[int, Field(description="The second of its peak")]
+    intensity: Annotated[float, Field(description="At its peak: 1 - the neutral share")]
+    share: Annotated[float, Field(description="The emotion's share, on average over its seconds")]
 
 
 class TrackSummary(TypedDict):
@@ -97,7 +102,7 @@ class Second(TypedDict):
 class SessionReport(TypedDict):
     model_version: str
     summary: ReportSummary
-    moments: Annotated[list[Moment], Field(description="The strongest reactions, strongest first")]
+    moments: Annotated[list[Moment], Field(description="The strongest reactions (at most 5), in time order")]
     tracks: list[TrackSummary]
     timeline: Annotated[list[Second], Field(description="One entry per second of video")]
 

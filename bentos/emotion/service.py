@@ -112,10 +112,11 @@ class Emotion:
 
     @bentoml.api(route="/report/html")
     async def report_html(self, video: Video, sample_rate: SampleRate = video.DEFAULT_RATE,
-                    title: Annotated[str, Field(max_length=200)] = "Playtest emotion report") -> str:
+                          title: Annotated[str, Field(max_length=200)] = "Playtest emotion report",
+                          source: Annotated[str, Field(max_length=200, description="What the video is (its file name), for the page")] = "an uploaded video") -> str:
         """The same report as one self-contained HTML page with charts (no script, no external file)."""
         # BentoML sends a Starlette Response as it is: text/html instead of a JSON-encoded string.
-        return HTMLResponse(html.render(await pools.run("bulk", self.session_report, video, sample_rate), title))
+        return HTMLResponse(html.render(await pools.run("bulk", self.session_report, video, sample_rate), title, source))
 
     def session_report(self, path: Path, sample_rate: float) -> dict:
         self.metrics.input_bytes("report", Path(path).stat().st_size)

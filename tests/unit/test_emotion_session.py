@@ -141,10 +141,29 @@ def test_report_timeline_summary_and_tracks():
     assert [(t["id"], t["first_s"], t["last_s"], t["dominant"]) for t in result["tracks"]] == [(1, 0.0, 1.5, "happy"), (2, 4.0, 5.5, "sad")]
 
 
-def test_moments_are_the_strongest_reactions_kept_apart():
+def test_moments_are_whole_reactions_numbered_in_time_order():
     result = build()
-    assert [(m["second"], m["emotion"]) for m in result["moments"]] == [(0, "happy"), (5, "sad")]  # 1 s is too close to 0 s
+    assert [(m["number"], m["start_s"], m["end_s"], m["emotion"], m["rank"]) for m in result["moments"]] == [
+        (1, 0, 2, "happy", 1), (2, 4, 6, "sad", 2)]  # two seconds of happiness are one moment
     assert result["moments"][0]["intensity"] == 1.0 and result["moments"][1]["share"] == 0.5
+
+
+def row(second: int, emotion: str | None, intensity: float = 0.9) -> dict:
+    if emotion is None:
+        return {"second": second, "faces": 0.0, "shares": None}
+    shares = dict.fromkeys(EMOTIONS, 0.0) | {"neutral": round(1 - intensity, 4)}
+    shares[emotion] = round(shares.get(emotion, 0.0) + intensity, 4)
+    return {"second": second, "faces": 1.0, "shares": shares}
+
+
+def test_a_short_anger_is_not_pushed_out_by_the_halves_of_one_long_happy_stretch():
+    """Ranked by second (5 s apart), the top two were 0 s and 5 s of one happy stretch."""
+    rows = [row(s, "happy", 0.95) for s in range(10)] + [row(10, "neutral", 0.0), row(11, None), row(12, "angry", 0.7), row(13, "neutral", 0.1)]
+    moments = report.moments(rows, count=2)
+    assert [(m["start_s"], m["end_s"], m["emotion"], m["number"], m["rank"]) for m in moments] == [(0, 10, "happy", 1, 1), (12, 13, "angry", 2, 2)]
+    stronger_later = report.moments([row(0, "sad", 0.5), row(1, None), row(2, "fear", 0.9)])
+    assert [(m["number"], m["rank"]) for m in stronger_later] == [(1, 2), (2, 1)]  # numbers follow time, ranks strength
+    assert report.moments([row(0, "happy", report.REACTION - 0.01)]) == []  # mostly neutral: no reaction
 
 
 def test_a_video_without_faces_is_a_valid_empty_report():
@@ -154,7 +173,8 @@ def test_a_video_without_faces_is_a_valid_empty_report():
 
 
 def test_html_page_is_self_contained_escaped_and_charted():
-    page = html.render(build(), title="<script>alert(1)</script> session")
+    page = html.render({"model_version": "emotion:v1", **build()}, title="<script>alert(1)</script> session", source="level-3.mp4")
+    assert "Source: level-3.mp4" in page and "Model: emotion:v1" in page and re.search(r"Made \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
     assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; session" in page
     assert not re.search(r"""(src|href)=|url\((?!#)|https?://""", page)  # nothing fetched from anywhere
