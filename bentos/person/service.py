@@ -59,18 +59,22 @@ class Person:
     @bentoml.api
     async def predict(self, images: Images, min_confidence: Confidence = None) -> schemas.Detections:
         """People per image: boxes, confidences, the count and how many face the camera."""
-        uploads = {f"images[{index}]": path for index, path in enumerate(images)}
-        cut = self.min_confidence if min_confidence is None else min_confidence
-        # Decoding and the attention check run on threads: on the event loop they kept /livez from answering.
-        held = sum((await pools.run("decode", uploads_pixels, self.metrics, "predict", uploads)).values())
-        async with PIXELS.held_async(held):
-            frames = await pools.run("decode", decoded, self.metrics, uploads)
-            input_rows("person", "predict", len(frames))
-            boxed = await pools.run("decode", lambda: [detector.letterbox(frame) for frame in frames])
-            # one frame a call: a request's 16 frames in one call took ONNX Runtime's arena, which keeps
-            # the largest call's activations for good, to 1.8 GB; frames of other requests go in between
-            outputs = [await pools.run("model", detector.raw, self.detector.session, b.canvas[None]) for b in boxed]
-            results = await pools.run("decode", self.people, frames, boxed, outputs, cut)
+        try:
+            with pools.admitted("model", CONTRACT.latency_objective_s, calls=len(images)):
+                uploads = {f"images[{index}]": path for index, path in enumerate(images)}
+                cut = self.min_confidence if min_confidence is None else min_confidence
+                # Decoding and the attention check run on threads: on the event loop they kept /livez from answering.
+                held = sum((await pools.run("decode", uploads_pixels, self.metrics, "predict", uploads)).values())
+                async with PIXELS.held_async(held):
+                    frames = await pools.run("decode", decoded, self.metrics, uploads)
+                    input_rows("person", "predict", len(frames))
+                    boxed = await pools.run("decode", lambda: [detector.letterbox(frame) for frame in frames])
+                    # one frame a call: a request's 16 frames in one call took ONNX Runtime's arena, which keeps
+                    # the largest call's activations for good, to 1.8 GB; frames of other requests go in between
+                    outputs = [await pools.run("model", detector.raw, self.detector.session, b.canvas[None]) for b in boxed]
+                    results = await pools.run("decode", self.people, frames, boxed, outputs, cut)
+        except pools.Overloaded as busy:
+            return busy.response()
         self.metrics.observe("predict", {"people": [r.count for r in results], "looking": [r.looking for r in results],
                                          "confidence": [p.confidence for r in results for p in r.people]})
         return schemas.Detections(model_version=self.version, min_confidence=cut, results=results)
