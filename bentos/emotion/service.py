@@ -82,8 +82,7 @@ class Emotion:
             try:
                 input_rows("emotion", "stream", 1)
                 faces = self.analyser.faces(rgb)
-                tracks, time_s = claim.session.track(frame, claim.time_s, lambda t: claim.session.tracker.update(
-                    t, [f.box for f in faces], [f.emotions for f in faces]))
+                tracks, time_s = claim.session.track(frame, claim.time_s, [f.box for f in faces], [f.emotions for f in faces])
                 tracked = [schemas.TrackedFace(**face.model_dump(), track_id=track.id, smoothed=emotions(track.smoothed))
                            for face, track in zip(self.observe("stream", faces), tracks)]
                 answer = schemas.StreamFrame(model_version=self.version, session_id=session_id, frame=frame,

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from training.common.tracking import Track, Tracker
 
@@ -54,14 +54,14 @@ class Session:
     answers: OrderedDict[int, Any] = field(default_factory=OrderedDict)
     changed: threading.Condition = field(default_factory=threading.Condition)  # guards all of the above but tracker's reads
 
-    def track(self, frame: int, time_s: float, update: Callable[[float], list[Track]]) -> tuple[list[Track], float]:
-        """`update(time)` of the tracker for this frame, once the earlier frames in flight are in
-        (or REORDER_WAIT_S has passed); the time it was given."""
+    def track(self, frame: int, time_s: float, boxes: list, values: list) -> tuple[list[Track], float]:
+        """The frame's faces into the tracker once the earlier frames in flight are in (or
+        REORDER_WAIT_S has passed): their tracks, and the time the tracker was given."""
         with self.changed:
             self.changed.wait_for(lambda: not any(f < frame for f in self.in_flight), REORDER_WAIT_S)
             self.clock = max(self.clock, time_s)
             self.frames += 1
-            return update(self.clock), self.clock
+            return self.tracker.update(self.clock, boxes, values), self.clock
 
     def done(self, frame: int, answer: Any) -> None:
         """The frame's answer (None when it failed: a retry is analysed again)."""
@@ -108,7 +108,9 @@ class Sessions:
                 session.changed.wait_for(lambda: frame not in session.in_flight, REORDER_WAIT_S)
             if frame in session.answers:
                 return Claim(session, 0.0, session.answers[frame])
-            if frame < session.newest - REORDER_FRAMES or frame in session.in_flight:
+            if frame in session.in_flight:
+                raise OutOfOrder(f"frame: {frame} is still being analysed; retry it in a moment")
+            if frame < session.newest - REORDER_FRAMES:
                 raise OutOfOrder(f"frame: {frame} is more than {REORDER_FRAMES} frames behind this session's newest frame "
                                  f"{session.newest}; send frames in order")
             session.newest = max(session.newest, frame)
