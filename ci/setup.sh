@@ -10,6 +10,7 @@ APT_PACKAGES=(
     prometheus                   # the embedded Prometheus, and promtool for the alert rules
     redis-server                 # the abuse scorer's online features: the embedded default and the tests
     hey                          # HTTP load from a native client in load.bench, off the server's Python
+    chromium                     # headless: the tests look at the pages people read (the emotion report)
 )
 UV_VERSION=0.13.9
 
@@ -35,4 +36,8 @@ command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; playse
 # HTTPS goes through an intercepting proxy whose CA is in the system store.
 export UV_SYSTEM_CERTS=1
 uv sync --frozen --quiet --python python3.11
+
+# The OpenAPI client generator the tests run against every service's document, in its own
+# environment under ~/.local: it wants Typer < 0.28, and the project pins 0.29.2.
+uv tool install --quiet --python python3.11 "openapi-python-client==0.29.1"
 

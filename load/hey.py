@@ -20,12 +20,14 @@ TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class Run:
-    """One hey run: what it sent, what came back 200, how long it took, every answer's latency (s)."""
+    """One hey run: what it sent, what came back 200, how long it took, every answer's latency (s)
+    and status (in the same order)."""
     concurrency: int
     requests: int
     ok: int
     seconds: float
     latencies: tuple[float, ...]
+    statuses: tuple[int, ...] = ()
 
 
 def command() -> str:
@@ -60,7 +62,7 @@ def answers(rows: list[dict], requests: int, concurrency: int) -> Run:
     """From hey's CSV rows (response-time and offset in seconds, status-code)."""
     return Run(concurrency, requests, sum(row["status-code"] == "200" for row in rows),
                max((float(row["offset"]) + float(row["response-time"]) for row in rows), default=1.0),
-               tuple(float(row["response-time"]) for row in rows))
+               tuple(float(row["response-time"]) for row in rows), tuple(int(row["status-code"]) for row in rows))
 
 
 def figures(*runs: Run) -> dict:

@@ -24,7 +24,9 @@ OUTPUT = REPO_ROOT / "monitoring" / "dashboards"
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 NS = 'namespace=~"$namespace"'
-NOT_HEALTH = 'endpoint!~"/(livez|readyz|metrics|healthz)"'  # the same filter as the SLO rules
+# Inference requests, the same filter as the SLO rules: not health, metrics or docs, not to an
+# unknown route, not refused for a missing or unknown key.
+INFERENCE = 'endpoint!~"/|/(livez|readyz|metrics|healthz|docs.json|<unknown>)",http_response_code!="401"'
 PSI_MODERATE, PSI_MAJOR = 0.1, 0.25  # PlayserveFeatureDrift fires over PSI_MAJOR
 
 
@@ -91,12 +93,12 @@ def overview() -> db.Dashboard:
     service = (db.QueryVariable("service").label("Service").datasource(DATASOURCE)
                .query(f"label_values(bentoml_service_request_total{{{NS}}}, service_name)")
                .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED).multi(True).include_all(True).all_value(".*"))
-    calls = f'{NS},service_name=~"$service",{NOT_HEALTH}'
+    calls = f'{NS},service_name=~"$service",{INFERENCE}'
     served = f'{NS},service_name=~"$service"'
     by_service = "sum by (namespace, service_name)"
     requests = rate("bentoml_service_request_total", calls)
-    server_errors = rate("bentoml_service_request_total", calls + ',http_response_code=~"5.."')
-    client_errors = rate("bentoml_service_request_total", calls + ',http_response_code=~"4.."')
+    server_errors = rate("bentoml_service_request_total", calls + ',http_response_code=~"5..|429"')
+    client_errors = rate("bentoml_service_request_total", calls + ',http_response_code=~"4..",http_response_code!="429"')
     return (
         new_dashboard("playserve-overview", "playserve / overview",
                       "Is every model service healthy and fast, and which version runs where.", variables(service))
@@ -105,13 +107,13 @@ def overview() -> db.Dashboard:
         .with_row(db.Row("Traffic and errors"))
         .with_panel(graph("Requests per second", "reqps",
                           query(f"{by_service} ({requests})", "{{service_name}} {{namespace}}")))
-        .with_panel(graph("Server errors (5xx share)", "percentunit",
+        .with_panel(graph("Server errors and overload (5xx and 429 share)", "percentunit",
                           query(f"{by_service} ({server_errors}) / {by_service} ({requests})", "{{service_name}} {{namespace}}"),
-                          description="Spends the 99.9% availability SLO's error budget (0.1%).",
+                          description="Spends the 99.9% availability SLO's error budget (0.1%): a 429 is the pod out of room, not the caller's mistake.",
                           limits=thresholds((0.001, "red"))))
         .with_panel(graph("Bad input (4xx per second)", "reqps",
                           query(f"{by_service} ({client_errors})", "{{service_name}} {{namespace}}"),
-                          description="Callers' mistakes; does not spend the error budget. Reasons on each model's dashboard."))
+                          description="Callers' mistakes (not 429, not 401); does not spend the error budget. Reasons on each model's dashboard."))
         .with_row(db.Row("Latency"))
         .with_panel(graph("p50 latency", "s", query(quantile(0.5, "bentoml_service_request_duration_seconds", calls,
                                                              "namespace, service_name"), "{{service_name}} {{namespace}}")))
@@ -132,7 +134,7 @@ def overview() -> db.Dashboard:
 
 
 def model_dashboard(name: str) -> db.Dashboard:
-    calls = f'{NS},service_name="{name}",{NOT_HEALTH}'
+    calls = f'{NS},service_name="{name}",{INFERENCE}'
     mine = f'{NS},model="{name}"'
     board = (
         new_dashboard(f"playserve-{name}", f"playserve / {name}",

@@ -4,6 +4,7 @@ set before anything imports bentoml, which reads it once."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,18 @@ def _api_keys() -> tuple[str, str, str]:
 
 API_KEY, LIMITED_KEY, OTHER_KEY = _api_keys()
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def screenshot(page: Path, out: Path, width: int = 1100, height: int = 1600):
+    """The page as headless Chromium (Debian's `chromium`, installed by ci/setup.sh) draws it, in
+    a window of `width` x `height` CSS pixels: an RGB array (the PNG is kept at `out`)."""
+    import cv2
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: run ci/setup.sh"
+    subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={out.parent / 'chromium'}",
+                    f"--window-size={width},{height}", f"--screenshot={out}", page.resolve().as_uri()], capture_output=True, timeout=120, check=True)
+    return cv2.imread(str(out))[..., ::-1]
 
 
 def error_of(response) -> dict:

@@ -112,12 +112,12 @@ class Abuse:
     def ingest(self, events: list[schemas.Event]):
         frame = pd.DataFrame([e.model_dump() for e in events])
         try:
-            count = self.store.ingest(frame)
+            ingested = self.store.ingest(frame)
         except InputError as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from None
         except redis.RedisError as error:
             return store_unavailable(error)
-        return schemas.Ingested(events=count, users=int(frame["user_id"].nunique()))
+        return schemas.Ingested(**ingested._asdict(), model_version=self.version)
 
     @bentoml.api
     async def score_user(self, user_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)], window: Optional[int] = None,

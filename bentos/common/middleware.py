@@ -9,8 +9,8 @@ from _bentoml_sdk.io_models import IORootModel
 from pydantic import TypeAdapter
 from starlette.formparsers import MultiPartException
 
-from bentos.common import forms, limits, memory, pools, traffic
-from bentos.common.docs import DocsPage
+from bentos.common import forms, limits, memory, openapi, pools, traffic
+from bentos.common.docs import Docs
 from bentos.common.errors import Envelope
 from bentos.common.fastpath import FastPath
 from bentos.common.auth import ApiKeys
@@ -39,7 +39,7 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     service.add_asgi_middleware(Envelope, model_version=str(service.models[0].tag),
                                 on_error=ValidationFailures(spec.name, field_paths(service)))
     allow_browsers(service)
-    service.add_asgi_middleware(DocsPage)
+    service.add_asgi_middleware(Docs, document=lambda: published_document(service, spec))
     service.add_asgi_middleware(FastPath, service=service, routes=frozenset(r.path for r in spec.routes if r.interactive),
                                 model=spec.name, pod=pod, body_limits=body_limits)
     service.add_asgi_middleware(ApiKeys, model=spec.name)
@@ -49,6 +49,19 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     forbid_unknown_parameters(service)
     write_json_answers_in_one_pass(service)
     parse_bodies(service)
+
+
+def published_document(service, spec) -> dict:
+    """The service's OpenAPI document as bentos/common/openapi.py makes it: the model version and
+    its git commit from the store, the description from the service module's docstring."""
+    import sys
+
+    import bentoml
+
+    stored = bentoml.models.get(service.models[0].tag)
+    description = (sys.modules[service.inner.__module__].__doc__ or "").strip()
+    return openapi.document(service.openapi_spec.asdict(), str(stored.tag), stored.info.labels.get("git_sha", "unknown"),
+                            description, spec.routes)
 
 
 CORS_ENV = "PLAYSERVE_CORS_ORIGINS"  # per deployment: comma-separated origins; unset, no browser page may call the API

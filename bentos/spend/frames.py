@@ -3,7 +3,7 @@
 A one-row DataFrame took ~1 ms to build, most of a one-user /predict. LightGBM takes the same
 numbers as a float matrix: numeric features as they are (None -> NaN) and each categorical feature
 as its value's position among the training categories (the codes LightGBM makes of a pandas
-Categorical), NaN for a missing or unseen value."""
+Categorical), NaN for a missing one (the request schema refuses an unseen value)."""
 
 from __future__ import annotations
 

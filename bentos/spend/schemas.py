@@ -7,24 +7,33 @@ type, a missing field, NaN or infinity is refused with a 4xx naming the field.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from bentos.common.fields import UserId, record
-from training.spend.serving.features import FeatureSpec
+from training.spend.serving.features import FeatureSpec, category_lookup
 
 MAX_USERS_PER_REQUEST = 20_000  # also the adaptive batch cap: bigger requests would get 503 from the batcher
-Number = Annotated[Optional[float], Field(allow_inf_nan=False)]  # null = missing, LightGBM handles it
-Category = Optional[str]  # null or an unseen value = missing
+# null = missing, LightGBM handles it; strict: "30" for a number is a caller's bug, not 30 (booleans are 0 or 1)
+Number = Annotated[Optional[float], Field(allow_inf_nan=False, strict=True)]
+
+
+def category(values: list[str]) -> type:
+    """A categorical feature: one of the training values in any case ("Male" is "male"), or null
+    for missing; any other value is refused naming the allowed ones, not silently taken as missing."""
+    lookup, known = category_lookup(values), frozenset(values)
+    canonical = BeforeValidator(lambda v: v if not isinstance(v, str) or v in known else lookup.get(v.casefold(), v))
+    allowed = Literal[tuple(values)] if values else None
+    return Annotated[Optional[allowed], canonical, Field(description=f"one of: {', '.join(values)} (any case); null = missing")]
 
 
 def _fields(spec: FeatureSpec) -> dict:
     """The features, keyed f0, f1, ... in spec order (numeric, then categorical), as callers name them."""
     fields = {f"f{i}": Annotated[Number, Field(alias=name)] for i, name in enumerate(spec.numeric)}
     offset = len(spec.numeric)
-    return fields | {f"f{offset + i}": Annotated[Category, Field(alias=name)] for i, name in enumerate(spec.categorical)}
+    return fields | {f"f{offset + i}": Annotated[category(values), Field(alias=name)] for i, (name, values) in enumerate(spec.categorical.items())}
 
 
 def user_record(spec: FeatureSpec, id_column: str) -> type:

@@ -75,7 +75,7 @@ class Spend:
     def score_table(self, table: Path) -> schemas.TablePrediction:
         try:
             frame = read_upload(table)
-            expected, probability = self.model.predict(frame)
+            expected, probability = self.model.predict(frame, refuse_unseen=True)
         except (UploadError, SchemaError) as error:
             raise bentoml.exceptions.InvalidArgument(str(error)) from error
         self.metrics.observe("predict_table", {"expected_spend": expected, "payer_probability": probability}, frame)

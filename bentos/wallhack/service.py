@@ -50,8 +50,12 @@ class Wallhack:
     @bentoml.api
     async def predict(self, images: Images, threshold: Threshold = None) -> schemas.Verdicts:
         uploads = {f"images[{index}]": path for index, path in enumerate(images)}
-        frames, _ = await pools.run("decode", self.decode, "predict", uploads)
-        probability = onnx_model.probability(await pools.run("model", self.logits, "predict", np.stack(frames)))
+        try:
+            with pools.admitted("model", CONTRACT.latency_objective_s):
+                frames, _ = await pools.run("decode", self.decode, "predict", uploads)
+                probability = onnx_model.probability(await pools.run("model", self.logits, "predict", np.stack(frames)))
+        except pools.Overloaded as busy:
+            return busy.response()
         self.metrics.observe("predict", {"probability": probability})
         cut = self.cut(threshold)
         return schemas.Verdicts(model_version=self.version, threshold=cut, results=[

@@ -15,6 +15,9 @@ NS = 'namespace="playserve-prod"'
 OK = f'bentoml_service_request_total{{endpoint="/predict",http_response_code="200",service_name="spend",{NS}}}'
 ERR = f'bentoml_service_request_total{{endpoint="/predict",http_response_code="500",service_name="spend",{NS}}}'
 SPEND = {"service_name": "spend", "namespace": "playserve-prod"}
+OVERLOAD = ERR.replace('"500"', '"429"')
+NO_KEY = OK.replace('"200"', '"401"')
+UNKNOWN_ROUTE = OK.replace('"/predict"', '"/<unknown>"').replace('"200"', '"404"')
 
 
 def latency(endpoint: str, fast: str, slow: str, service: str = "spend") -> list[dict]:
@@ -79,6 +82,20 @@ CASES = {
 INTERVALS = {"PlayserveErrorBudgetSlowBurn": "1m", "PlayservePredictionShift": "10m"}
 
 
+# Beyond each alert's two cases: (test, alert, eval time, series, fires). A 429 is the server's
+# overload and spends budget; 401s and unknown routes are not inference requests: they neither
+# dilute the error ratio nor count as traffic.
+MORE_CASES = [
+    ("429s burn the budget", "PlayserveErrorBudgetFastBurn", "70m",
+     [{"series": OK, "values": "0+100x80"}, {"series": OVERLOAD, "values": "0+10x80"}], True),
+    ("a flood of 401s does not hide 5xx", "PlayserveErrorBudgetFastBurn", "70m",
+     [{"series": OK, "values": "0+10x80"}, {"series": ERR, "values": "0+1x80"}, {"series": NO_KEY, "values": "0+10000x80"},
+      {"series": UNKNOWN_ROUTE, "values": "0+10000x80"}], True),
+    ("only 401s and unknown routes are no traffic", "PlayserveNoTraffic", "50m",
+     [{"series": NO_KEY, "values": "0+100x60"}, {"series": UNKNOWN_ROUTE, "values": "0+100x60"}], True),
+]
+
+
 def render(template: str, labels: dict) -> str:
     """Prometheus' {{ $labels.x }} substitution, the only templating the annotations use."""
     return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m.group(1)], template)
@@ -96,6 +113,11 @@ def promtool_tests() -> dict:
             {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": expected, "exp_annotations": annotations}]}]})
         tests.append({"name": f"{name} stays quiet", "interval": interval, "input_series": quiet, "alert_rule_test": [
             {"eval_time": at, "alertname": name, "exp_alerts": []}]})
+    for test, name, at, series, fires in MORE_CASES:
+        expected = {**SPEND, "severity": by_name[name]["labels"]["severity"]}
+        alerts_expected = [{"exp_labels": expected, "exp_annotations": {k: render(v, expected) for k, v in by_name[name]["annotations"].items()}}]
+        tests.append({"name": test, "interval": "1m", "input_series": series, "alert_rule_test": [
+            {"eval_time": at, "alertname": name, "exp_alerts": alerts_expected if fires else []}]})
     return {"rule_files": [p.name for p in sorted((REPO / "monitoring/rules").glob("*.yaml"))], "evaluation_interval": "1m", "tests": tests}
 
 

@@ -55,6 +55,16 @@ def test_events_ingested_online_score_as_the_batch_features(abuse_url, abuse_tab
         assert online.json()["score"] == pytest.approx(batch_scores[user], rel=1e-5, abs=1e-5)
 
 
+def test_a_retried_events_batch_with_event_ids_leaves_the_score_as_it_was(abuse_url):
+    """The issue's case: the same 20-event batch sent again after a timeout raised the user's score."""
+    batch = [{"user_id": "retry-1", "time": 100.0 + i, "kind": "reward", "gain": 500.0, "event_id": f"retry-1-{i}"} for i in range(20)]
+    first = post(f"{abuse_url}/events", json={"events": batch}, timeout=60).json()
+    score = post(f"{abuse_url}/score_user", json={"user_id": "retry-1"}, timeout=60).json()["score"]
+    again = post(f"{abuse_url}/events", json={"events": batch}, timeout=60).json()
+    assert (first["events"], first["duplicates"], again["events"], again["duplicates"]) == (20, 0, 0, 20)
+    assert post(f"{abuse_url}/score_user", json={"user_id": "retry-1"}, timeout=60).json()["score"] == score
+
+
 @pytest.mark.parametrize(("path", "body", "field"), [
     ("score", {"windows": []}, "windows"),
     ("score", {"windows": [{"user_id": "a"}]}, "gain_total"),

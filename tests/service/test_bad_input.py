@@ -188,6 +188,12 @@ def handcrafted(model: str, request) -> list[Case]:
         stream = {"session_id": "bad-input", "frame": "0"}
         return [*image_cases("predict", "images", jpeg, 16), *image_cases("stream", "image", jpeg, None, stream),
                 Case("stream", "frame number as text", {"files": {"image": ("a.jpg", jpeg)}, "data": {"session_id": "s", "frame": "first"}}),
+                Case("stream", "capture time NaN", {"files": {"image": ("a.jpg", jpeg)}, "data": {**stream, "captured_s": "nan"}}),
+                Case("stream", "negative capture time", {"files": {"image": ("a.jpg", jpeg)}, "data": {**stream, "captured_s": "-1"}}),
+                Case("stream/close", "a session never opened", {"json": {"session_id": "never-opened"}}),
+                Case("stream/close", "a session id with a path", {"json": {"session_id": "../etc/passwd"}}),
+                Case("stream/close", "missing session id", {"json": {}}),
+                *not_json_cases("stream/close", {"session_id": "bad-input"}),
                 *video_cases("report", video, jpeg), *video_cases("report/html", video, jpeg)]
     if model == "person":
         return [*image_cases("predict", "images", jpeg, 16), *video_cases("video", video, jpeg)]

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import cv2
 import httpx
+import numpy as np
 import pytest
 
-from tests.conftest import error_of, png_claiming, post
+from tests.conftest import error_of, png_claiming, post, screenshot
 from training.emotion import real_faces, sample_video
+from training.emotion.serving import html
 from training.emotion.serving.expression import EMOTIONS
 
 
@@ -50,17 +52,23 @@ def test_faces_boxes_and_emotions_per_image(emotion_server, emotion_trained, pho
     assert cameraman["dominant"] in EMOTIONS
 
 
-def test_a_live_session_keeps_its_face_and_wants_frames_in_order(emotion_server, photos):
+def test_a_live_session_keeps_its_face_takes_retries_and_late_frames_and_closes(emotion_server, photos):
     first = stream(emotion_server, "playtest-7", 0, photos["astronaut"]).json()
     second = stream(emotion_server, "playtest-7", 2, photos["astronaut"]).json()
     other = stream(emotion_server, "playtest-8", 0, photos["camera"]).json()
     assert first["faces"][0]["track_id"] == second["faces"][0]["track_id"] == other["faces"][0]["track_id"] == 1
     assert second["frame"] == 2 and second["time_s"] >= first["time_s"] == 0
     assert second["faces"][0]["smoothed"]["happy"] > 0.9
-    late = stream(emotion_server, "playtest-7", 1, photos["astronaut"])
-    assert late.status_code == 409 and "frame: 1 is not after this session's last frame 2" in late.text
-    empty = stream(emotion_server, "playtest-7", 3, photos["coffee"])
+    late = stream(emotion_server, "playtest-7", 1, photos["astronaut"])  # a parallel upload, within the reorder window
+    assert late.status_code == 200 and late.json()["faces"][0]["track_id"] == 1
+    assert stream(emotion_server, "playtest-7", 2, photos["coffee"]).json() == second  # a retry gets its first answer
+    empty = stream(emotion_server, "playtest-7", 30, photos["coffee"])
     assert empty.status_code == 200 and empty.json()["faces"] == []
+    too_late = stream(emotion_server, "playtest-7", 3, photos["astronaut"])
+    assert too_late.status_code == 409 and "frame: 3 is more than 8 frames behind this session's newest frame 30" in too_late.text
+    closed = post(f"{emotion_server.url}/stream/close", json={"session_id": "playtest-7"}, timeout=30)
+    assert closed.status_code == 200 and closed.json()["frames"] == 4 and closed.json()["tracks"][0]["dominant"] == "happy"
+    assert post(f"{emotion_server.url}/stream/close", json={"session_id": "playtest-7"}, timeout=30).status_code == 404
 
 
 def test_session_report_as_json(emotion_server, session_video):
@@ -76,7 +84,7 @@ def test_session_report_as_json(emotion_server, session_video):
         if scene == "astronaut":
             assert max(row["shares"], key=row["shares"].get) == "happy"
     assert summary["faces_tracked"] == 4 and summary["share_of_time_with_face"] == pytest.approx(16 / 24, abs=1e-3)
-    assert body["moments"] and all(sample_video.scene_at(m["second"]) != "coffee" for m in body["moments"])
+    assert body["moments"] and all(sample_video.scene_at(s) != "coffee" for m in body["moments"] for s in range(m["start_s"], m["end_s"]))
     assert [t["dominant"] for t in body["tracks"]][::2] == ["happy", "happy"]
 
 
@@ -85,6 +93,35 @@ def test_session_report_as_a_self_contained_page(emotion_server, session_video):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
     assert "<svg" in page and "Level 3 &lt;playtest&gt;" in page and "<script" not in page and "http" not in page
+
+
+YELLOW = np.array([242, 183, 1])  # happy's colour on the page (training/emotion/serving/html.py COLOURS)
+
+
+def test_the_report_page_draws_its_timeline_and_numbered_moments_in_a_browser(emotion_server, session_video, tmp_path):
+    """Headless Chromium draws the page the service answers; the pixels must show the session:
+    happy bars over the astronaut's seconds, nothing over the empty scenes, and a frame around each
+    moment's span where the JSON report puts it. The page's geometry: a 1,000 px body 32 px in (a
+    1,100 px window), the timeline's 960 x 240 viewBox across it."""
+    expected = report(emotion_server, session_video, sample_rate=1).json()
+    page = tmp_path / "report.html"
+    page.write_text(report(emotion_server, session_video, "/report/html", sample_rate=1, source="session.mp4").text)
+    pixels = screenshot(page, tmp_path / "report.png").astype(int)
+    scale, step = 1000 / html.WIDTH, (html.WIDTH - html.LEFT) / len(expected["timeline"])
+    column = lambda second: round(32 + (html.LEFT + second * step) * scale)  # noqa: E731 - the page's x of a second's start
+    astronaut = column(1.5)
+    yellow_rows = np.flatnonzero((np.abs(pixels[:, astronaut] - YELLOW) < 30).all(axis=1))
+    top = yellow_rows[0] if len(yellow_rows) else 0
+    bottom = top + np.argmax(np.diff(np.append(yellow_rows, -1)) != 1)  # the first run: the timeline (the session's bar is lower)
+    assert bottom - top > 150, f"no happy bar where the astronaut is: {tmp_path / 'report.png'}"
+    band = pixels[top:bottom + 1]
+    empty = band[:, column(4.5)]  # 4-6 s: the empty scene, hatched
+    assert (empty > 180).all(axis=1).mean() > 0.9
+    assert expected["moments"] and [m["number"] for m in expected["moments"]] == list(range(1, len(expected["moments"]) + 1))
+    for moment in expected["moments"]:
+        edges = band[:, column(moment["start_s"]) - 3:column(moment["start_s"]) + 4]
+        dark = (edges < 70).all(axis=2).mean(axis=0)  # share of the band each of these columns is dark
+        assert dark.max() > 0.8, (moment, f"no frame at its start: {tmp_path / 'report.png'}")
 
 
 @pytest.mark.parametrize("content, expected", [

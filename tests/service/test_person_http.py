@@ -108,3 +108,38 @@ def test_the_service_still_serves_and_counts_what_it_saw(person_server, bus):
     assert 'playserve_image_decode_failures_total{model="person",reason="truncated"}' in metrics
     assert 'playserve_input_rows_count{endpoint="predict",model="person"}' in metrics
     assert 'playserve_input_rows_count{endpoint="video",model="person"}' in metrics
+
+
+def test_frames_a_replica_cannot_serve_in_time_are_refused_at_once_with_retry_after(person_server, bus):
+    """Before: 90 concurrent frames got 26 x 429 without Retry-After and 55 x 503 ("An unexpected
+    error has occurred") after 2.5-13 s in the batcher's queue. The model pool's door
+    (bentos/common/pools.py) refuses a frame that would wait more than two 2 s objectives: 60
+    concurrent frames, ~9 s of work for two cores."""
+    import asyncio
+    import time
+
+    from tests.conftest import AUTH
+
+    async def one(client: httpx.AsyncClient) -> tuple[httpx.Response, float]:
+        start = time.monotonic()
+        response = await client.post("/predict", files=[("images", ("frame.jpg", bus))])
+        return response, time.monotonic() - start
+
+    async def flood() -> list[tuple[httpx.Response, float]]:
+        async with httpx.AsyncClient(base_url=person_server.url, headers=AUTH, timeout=120, limits=httpx.Limits(max_connections=60)) as client:
+            return await asyncio.gather(*(one(client) for _ in range(60)))
+
+    async def warm() -> None:  # the pool learns what a frame takes with two running at once
+        async with httpx.AsyncClient(base_url=person_server.url, headers=AUTH, timeout=120) as client:
+            await asyncio.gather(*(one(client) for _ in range(4)))
+
+    asyncio.run(warm())
+    answers = asyncio.run(flood())
+    served = [seconds for response, seconds in answers if response.status_code == 200]
+    refused = [(response, seconds) for response, seconds in answers if response.status_code != 200]
+    assert served and refused and {r.status_code for r, _ in refused} == {503}, [(r.status_code, r.text[:100]) for r, _ in refused]
+    assert all(r.headers.get("retry-after") and error_of(r)["code"] == "unavailable" and "overloaded" in error_of(r)["message"]
+               for r, _ in refused)
+    assert max(seconds for _, seconds in refused) < 2.0  # at the door, not after a wait
+    assert max(served) < 12.0  # the admitted ones waited about 4 s at most for a model thread (as the door estimates it)
+    assert predict(person_server, [bus]).status_code == 200

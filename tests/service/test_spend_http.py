@@ -115,16 +115,23 @@ BAD = [
     ({"users": [{k: v for k, v in USER.items() if k != "topup_count"}]}, "topup_count"),
     ({"users": []}, "users"),
     ({"users": [{**USER, "gender": 3}]}, "gender"),
+    ({"users": [{**USER, "gender": "robot"}]}, "'female', 'male' or 'unknown'"),
+    ({"users": [{**USER, "age": "30"}]}, "age"),
     ({"customers": [USER]}, "users"),
     ({"users": [USER] * 20_001}, "users"),
 ]
 
 
-@pytest.mark.parametrize("body, field", BAD, ids=["wrong type", "missing column", "empty list", "number as category", "wrong key", "too many"])
+@pytest.mark.parametrize("body, field", BAD, ids=["wrong type", "missing column", "empty list", "number as category", "unknown category", "number as string", "wrong key", "too many"])
 def test_bad_input_is_a_4xx_naming_the_field(spend_server, body, field):
     response = post(f"{spend_server.url}/predict", json=body, timeout=60)
     assert response.status_code == 400
     assert field in json.dumps(error_of(response)["fields"]), response.text
+
+
+def test_a_category_in_another_case_is_the_same_category(spend_server):
+    answers = [post(f"{spend_server.url}/predict", json={"users": [{**USER, "gender": g}]}, timeout=30).json()[0] for g in ("male", "MALE")]
+    assert answers[0] == answers[1]
 
 
 @pytest.mark.parametrize("raw", [b'{"users": [{"age": NaN}]}', b'{"users": [ {', b"", b"\xff\xfe"])
@@ -188,6 +195,7 @@ BAD_UPLOADS = {
     "truncated parquet": (_parquet(data.generate(50, seed=1).frame)[:-100], "truncated"),
     "missing column": (_parquet(data.generate(50, seed=1).frame.drop(columns=["topup_amount"])), "topup_amount"),
     "wrong type": (_parquet(data.generate(50, seed=1).frame.assign(age="old")), "age"),
+    "unknown category": (_parquet(data.generate(50, seed=1).frame.assign(gender="robot")), "allowed: female, male, unknown"),
     "not a table": (bytes(range(256)) * 4, "not a readable"),
     "header only": (b"user_id,age\n", "no rows"),
 }

@@ -114,3 +114,26 @@ def test_a_user_keeps_a_bounded_number_of_windows(store):
     assert store.client.exists(online.key("player", 2)) == 0 and store.client.exists(online.key("player", 3)) == 1
     with pytest.raises(features.InputError, match="window 1 of 'player' is older than the 7 days kept"):
         store.ingest(rewards("player", 1, start=1 * day))  # would be deleted as it was written
+
+
+def test_events_sent_again_with_their_ids_are_counted_once(store):
+    """A retry after a timeout re-sends a batch the store may already have counted: with event ids
+    the user's window counts each event once, also when a retry overlaps a new batch, when two
+    retries race, and when a batch holds an id twice; events without ids are counted as sent."""
+    batch = rewards("retrier", 20, gain=5.0).assign(event_id=[f"e{i}" for i in range(20)])
+    assert store.ingest(batch) == online.Ingested(events=20, duplicates=0, users=1)
+    assert store.ingest(batch) == online.Ingested(events=0, duplicates=20, users=1)
+    overlapping = rewards("retrier", 30, gain=5.0).assign(event_id=[f"e{i}" for i in range(30)])
+    assert store.ingest(overlapping) == online.Ingested(events=10, duplicates=20, users=1)
+    threads = [threading.Thread(target=store.ingest, args=(overlapping,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    twice = pd.concat([rewards("twice", 2).assign(event_id=["a", "b"]), rewards("twice", 1).assign(event_id=["a"])])
+    assert store.ingest(twice) == online.Ingested(events=2, duplicates=1, users=1)
+    row = store.features("retrier").iloc[0]
+    assert (row["reward_count"], row["reward_gain"]) == (30, 150.0)
+    store.ingest(rewards("anonymous", 3))
+    store.ingest(rewards("anonymous", 3))
+    assert store.features("anonymous").iloc[0]["reward_count"] == 6

@@ -40,6 +40,15 @@ def test_model_frame_encodes_and_keeps_missing():
     assert frame["country"].isna().tolist() == [False, True, True]  # unseen "fr" and None are missing
 
 
+def test_categories_match_in_any_case_and_a_callers_unseen_value_is_refused_naming_the_allowed_ones():
+    spec = infer_spec(table(), exclude={"uid", "y"})
+    other = table().assign(country=["KR", "Jp", None])
+    assert to_model_frame(other, spec)["country"].tolist()[:2] == ["kr", "jp"]
+    with pytest.raises(SchemaError) as error:
+        to_model_frame(other.assign(country="fr"), spec, refuse_unseen=True)
+    assert error.value.field == "country" and "'fr'" in error.value.problem and "jp, kr" in error.value.problem
+
+
 @pytest.mark.parametrize(
     "change, field, problem",
     [

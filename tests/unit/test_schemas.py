@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pydantic
 import pytest
@@ -14,10 +16,10 @@ RECORDS = FRAME.drop(columns=[data.TARGET, data.GROUP]).astype(object).where(FRA
 
 def test_request_records_encode_as_lightgbm_encodes_the_table():
     """The matrix holds what LightGBM makes of the table's frame: numbers as they are, NaN for
-    missing, and a category's position among the training categories (pandas' codes; NaN for an
-    unseen or missing value)."""
+    missing, and a category's position among the training categories (pandas' codes; NaN for a
+    missing value), in any case."""
     Record = pydantic.TypeAdapter(user_record(SPEC, data.ID))
-    records = [Record.validate_python(r) for r in [*RECORDS, {**RECORDS[0], "gender": "Male"}, {**RECORDS[1], "gender": None}]]
+    records = [Record.validate_python(r) for r in [*RECORDS, {**RECORDS[0], "gender": "FeMale"}, {**RECORDS[1], "gender": None}]]
     assert records[0]["id"] == RECORDS[0][data.ID]
     matrix = Encoder(SPEC).matrix(Encoder(SPEC).rows(records))
     table = to_model_frame(FRAME, SPEC)
@@ -25,7 +27,7 @@ def test_request_records_encode_as_lightgbm_encodes_the_table():
                                + [table[c].cat.codes.replace(-1, np.nan).to_numpy(float) for c in SPEC.categorical])
     np.testing.assert_array_equal(matrix[:len(RECORDS)], expected)
     gender = SPEC.columns.index("gender")
-    assert np.isnan(matrix[-2, gender]) and np.isnan(matrix[-1, gender])  # unseen "Male", and null
+    assert matrix[-2, gender] == SPEC.categorical["gender"].index("female") and np.isnan(matrix[-1, gender])
     assert Encoder(SPEC).matrix(Encoder(SPEC).rows([])).shape == (0, len(SPEC.columns))
 
 
@@ -37,6 +39,19 @@ def test_bad_values_name_the_field(change, field):
     with pytest.raises(pydantic.ValidationError) as error:
         pydantic.TypeAdapter(user_record(SPEC, data.ID)).validate_python({**RECORDS[0], **change})
     assert error.value.errors()[0]["loc"] == (field,)
+
+
+def test_an_unknown_category_is_refused_naming_the_allowed_values_and_numbers_are_not_strings():
+    Record = pydantic.TypeAdapter(user_record(SPEC, data.ID))
+    for value in ("robot", "", 3):
+        with pytest.raises(pydantic.ValidationError) as error:
+            Record.validate_python({**RECORDS[0], "gender": value})
+        assert error.value.errors()[0]["loc"] == ("gender",) and "'female', 'male' or 'unknown'" in str(error.value)
+    with pytest.raises(pydantic.ValidationError) as error:
+        Record.validate_json(json.dumps({**RECORDS[0], "age": "30"}))
+    assert error.value.errors()[0]["loc"] == ("age",)
+    schema = Record.json_schema(by_alias=True)["properties"]["gender"]
+    assert {"enum": ["female", "male", "unknown"], "type": "string"} in schema["anyOf"]
 
 
 def test_missing_feature_is_refused_but_null_is_missing_value():

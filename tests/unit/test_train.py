@@ -91,7 +91,7 @@ def test_too_few_rows_is_a_clear_error():
 
 def test_the_services_request_matrix_predicts_exactly_as_the_table(small_result):
     """The service encodes requests without pandas (bentos/spend/frames.py); the boosters must give
-    the same numbers as for the table's frame, unseen and missing categories included."""
+    the same numbers as for the table's frame, categories in another case and missing ones included."""
     from pydantic import TypeAdapter
 
     from bentos.spend.frames import Encoder
@@ -99,7 +99,8 @@ def test_the_services_request_matrix_predicts_exactly_as_the_table(small_result)
 
     frame = data.generate(500, seed=12).frame.drop(columns=[data.TARGET, data.GROUP])
     frame["gender"] = frame["gender"].astype(object)
-    frame.loc[frame.index[:20], "gender"] = "Male"  # unseen: missing, for both
+    frame.loc[frame.index[:20], "gender"] = "Male"  # "male" for both
+    frame.loc[frame.index[20:30], "gender"] = None
     Record = TypeAdapter(user_record(small_result.model.spec, data.ID))
     records = [Record.validate_python(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
     encoder = Encoder(small_result.model.spec)

@@ -9,7 +9,7 @@ SPEC = ModelSpec(
     service="bentos.abuse.service:Abuse",
     port=3004,
     summary="which users' economy behaviour a review team should check first",
-    routes=(Route("/score"), Route("/events"), Route("/score_user")),
+    routes=(Route("/score"), Route("/events"), Route("/score_user", errors=(404,))),
     latency_objective_s=0.5,  # game servers stream events to it and review tools wait on it
     input_kind="events",
     metrics=(Metric(("test", SHIPPED, "roc_auc"), "ROC-AUC", "higher"), Metric(("test", SHIPPED, "pr_auc"), "PR-AUC", "higher"),

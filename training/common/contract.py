@@ -22,6 +22,8 @@ DRAIN_MARGIN_S = 10
 class Route:
     path: str  # as BentoML serves it: "/predict", "/report/html"
     interactive: bool = True  # a caller waits on it, so the latency objective applies; bulk routes take seconds by design
+    errors: tuple[int, ...] = ()  # statuses it answers beyond every protected route's (its OpenAPI document lists them)
+    media_type: str = "application/json"  # of its answer, as its OpenAPI document declares it
 
 
 @dataclass(frozen=True)

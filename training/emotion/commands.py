@@ -92,8 +92,9 @@ def report(
     from training.emotion.serving.analysis import Analyser
 
     with user_errors(), progress_display(f"analysing {video.name}"):
-        result = session.report(Analyser(get(model).path), video, rate)
-    out.write_text(html.render(result, title))
+        stored = get(model)
+        result = {"model_version": str(stored.tag), **session.report(Analyser(stored.path), video, rate)}
+    out.write_text(html.render(result, title, source=video.name))
     if json_out:
         json_out.write_text(json.dumps(result, indent=1))
     summary = result["summary"]

@@ -7,7 +7,7 @@ SPEC = ModelSpec(
     service="bentos.emotion.service:Emotion",
     port=3002,
     summary="faces and seven emotions per webcam frame, and an emotion report per playtest video",
-    routes=(Route("/predict"), Route("/stream"), Route("/report", interactive=False), Route("/report/html", interactive=False)),
+    routes=(Route("/predict"), Route("/stream", errors=(404, 409)), Route("/stream/close", errors=(404,)), Route("/report", interactive=False), Route("/report/html", interactive=False, media_type="text/html")),
     latency_objective_s=1.0,  # live frames arrive at 2 a second; /predict takes up to 16 images
     input_kind="images",
     metrics=(Metric(("detection", "lfw_face_recall"), "face recall", "higher"),

@@ -9,6 +9,8 @@ Per user (its id length-prefixed, so no id can reach into another user's keys: `
                                     the window's last event of each kind
     abuse:l:{len}:{user}            the user's latest window
     abuse:s:{len}:{user}            sorted set of the user's windows, newest MAX_USER_WINDOWS kept
+    abuse:e:{len}:{user}:{window}   set of the window's event ids: an event sent again with its
+                                    id (a client's retry after a timeout) is counted once
 
 A batch is applied in one WATCH/MULTI transaction over its users' indexes, which every write of a
 user's keys touches (read `last`, add the increments, write the new `last`), retried whole if
@@ -18,6 +20,8 @@ after KEEP_SECONDS.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from training.abuse.serving.data import ID
 from training.abuse.serving.features import AGGREGATES, InputError, check_events, features, increments, window_of
@@ -30,12 +34,13 @@ PREFIX = "abuse"
 KEEP_SECONDS = 3 * 86_400   # wall-clock lifetime of a window's hash: the day, and two to score it late
 MAX_USER_WINDOWS = 7        # windows kept per user: a week of days, newest first
 LAST = "last:"
-DROP_OLDEST = """
-local old = redis.call('ZRANGE', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
-for _, window in ipairs(old) do redis.call('DEL', ARGV[2] .. window) end
-if #old > 0 then redis.call('ZREM', KEYS[1], unpack(old)) end
-return #old
-"""
+EVENT_ID = "event_id"
+
+
+class Ingested(NamedTuple):
+    events: int       # counted now
+    duplicates: int   # already counted (by event id), or repeated in the batch
+    users: int
 
 
 def user_part(user: str) -> str:
@@ -44,6 +49,10 @@ def user_part(user: str) -> str:
 
 def key(user: str, window: int) -> str:
     return f"{PREFIX}:w:{user_part(user)}:{window}"
+
+
+def seen_key(user: str, window: int) -> str:
+    return f"{PREFIX}:e:{user_part(user)}:{window}"
 
 
 def latest_key(user: str) -> str:
@@ -71,10 +80,16 @@ class OnlineStore:
         return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1,
                                         retry=Retry(NoBackoff(), 0), **options))
 
-    def ingest(self, events: pd.DataFrame) -> int:
+    def ingest(self, events: pd.DataFrame) -> Ingested:
         """Add a batch of events (any users, any order of users; each user's in time order), all or
-        nothing. A user's events may span at most MAX_USER_WINDOWS windows."""
+        nothing. A user's events may span at most MAX_USER_WINDOWS windows. An event with an
+        `event_id` that its user's window has already counted (or that comes twice in the batch)
+        is a duplicate, counted once."""
+        ids = events[EVENT_ID] if EVENT_ID in events.columns else pd.Series(None, index=events.index, dtype=object)
         events = check_events(events)
+        events[EVENT_ID] = ids.where(ids.notna(), None)
+        repeated = events[EVENT_ID].notna() & events.duplicated([ID, EVENT_ID])
+        events = events[~repeated]
         events["window"] = window_of(events["time"].to_numpy())
         spans = events.groupby(ID)["window"].nunique()
         if (spans > MAX_USER_WINDOWS).any():
@@ -83,40 +98,53 @@ class OnlineStore:
         # Plain tuples, one pass: a DataFrame per (user, window) cost ~1 ms each, and a 10,000-user
         # batch's objects made the collector stall every thread for up to 0.4 s at a time.
         groups: dict[tuple[str, int], list[tuple]] = {}
-        for user, window, *event in events[[ID, "window", "time", "kind", "value", "gain"]].itertuples(index=False, name=None):
+        for user, window, *event in events[[ID, "window", "time", "kind", "value", "gain", EVENT_ID]].itertuples(index=False, name=None):
             groups.setdefault((user, int(window)), []).append(event)
         users = sorted({user for user, _ in groups})
         # Every transaction that writes a user's keys also EXPIREs their index, which touches it, so
         # watching the indexes alone sees every concurrent writer; Redis checks each WATCHed key
         # against the whole list (quadratic): 30,000 keys for 10,000 users took seconds.
-        self.client.transaction(lambda pipe: self._apply(pipe, groups, users), *map(windows_key, users))
-        return len(events)
+        seen = self.client.transaction(lambda pipe: self._apply(pipe, groups, users), *map(windows_key, users), value_from_callable=True)
+        return Ingested(events=len(events) - seen, duplicates=seen + int(repeated.sum()), users=len(users))
 
-    def _apply(self, pipe: redis.client.Pipeline, groups: dict[tuple[str, int], list[tuple]], users: list[str]) -> None:
+    def _apply(self, pipe: redis.client.Pipeline, groups: dict[tuple[str, int], list[tuple]], users: list[str]) -> int:
+        """Writes the batch under WATCH; returns how many of its events were already counted."""
         reads = pipe.pipeline(transaction=False)  # one round trip for every read, still under WATCH
+        identified = {window: [e[-1] for e in group if e[-1] is not None] for window, group in groups.items()}
         for user, window in groups:
             reads.hgetall(key(user, window))
+        for (user, window), ids in identified.items():
+            if ids:
+                reads.smismember(seen_key(user, window), ids)
         for user in users:
             reads.get(latest_key(user))
             reads.zrange(windows_key(user), 0, -1)
         stored = reads.execute()
-        hashes, per_user = stored[:len(groups)], stored[len(groups):]
+        asked = [window for window, ids in identified.items() if ids]
+        hashes, members, per_user = stored[:len(groups)], stored[len(groups):len(groups) + len(asked)], stored[len(groups) + len(asked):]
+        known = {window: {i for i, member in zip(identified[window], found) if member} for window, found in zip(asked, members)}
+        new = {window: [e for e in group if e[-1] not in known.get(window, ())] for window, group in groups.items()}
         windows: dict[str, list[int]] = {}
         for user, window in groups:
             windows.setdefault(user, []).append(window)
         kept = {user: kept_windows(user, [int(w) for w in per_user[2 * i + 1]], windows[user]) for i, user in enumerate(users)}
         pipe.multi()
-        for ((user, window), group), stored_hash in zip(groups.items(), hashes):
-            self._add_window(pipe, user, window, group, stored_hash)
+        for ((user, window), group), stored_hash in zip(new.items(), hashes):
+            if group:
+                self._add_window(pipe, user, window, group, stored_hash)
         for i, user in enumerate(users):
             self._index_windows(pipe, user, per_user[2 * i], windows[user], *kept[user])
+        return sum(len(ids) for ids in known.values())
 
     def _add_window(self, pipe, user: str, window: int, group: list[tuple], stored: dict) -> None:
-        """`group`: the window's events as (time, kind, value, gain), in time order."""
+        """`group`: the window's new events as (time, kind, value, gain, event id or None), in time order."""
         name = key(user, window)
         last = {field[len(LAST):]: float(value) for field, value in stored.items() if field.startswith(LAST)}
         added: dict[str, float] = {}
-        for time, kind, value, gain in group:
+        if ids := [event_id for *_, event_id in group if event_id is not None]:
+            pipe.sadd(seen_key(user, window), *ids)
+            pipe.expire(seen_key(user, window), KEEP_SECONDS)
+        for time, kind, value, gain, _ in group:
             for field, amount in increments(kind, value, gain, last, time).items():
                 added[field] = added.get(field, 0.0) + amount
             last[kind] = max(time, last.get(kind, time))
@@ -135,7 +163,7 @@ class OnlineStore:
         pipe.zadd(index, {str(w): w for w in keep})
         if drop:
             pipe.zrem(index, *map(str, drop))
-            pipe.delete(*(key(user, w) for w in drop))
+            pipe.delete(*(name for w in drop for name in (key(user, w), seen_key(user, w))))
         pipe.expire(index, KEEP_SECONDS)
 
     def latest_window(self, user: str) -> int:

@@ -3,6 +3,7 @@ external file) that the UX team can open, mail or archive."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from html import escape
 
 from training.emotion.serving.expression import EMOTIONS
@@ -13,8 +14,8 @@ WIDTH, HEIGHT, LEFT, BOTTOM = 960, 240, 40, 24
 
 
 def timeline_svg(rows: list[dict], moments: list[dict]) -> str:
-    """Stacked bars of emotion shares, one per second; grey hatching where no face was seen;
-    numbered markers at the strongest moments."""
+    """Stacked bars of emotion shares, one per second; grey hatching where no face was seen; the
+    strongest moments framed over their span and numbered in time order."""
     step = (WIDTH - LEFT) / len(rows)
     plot = HEIGHT - BOTTOM
     parts = []
@@ -30,15 +31,16 @@ def timeline_svg(rows: list[dict], moments: list[dict]) -> str:
                 parts.append(f'<rect x="{x:.2f}" y="{top * plot:.2f}" width="{step:.2f}" height="{share * plot:.2f}" '
                              f'fill="{COLOURS[emotion]}"><title>{row["second"]} s: {emotion} {share:.0%}</title></rect>')
             top += share
-    for number, moment in enumerate(moments, 1):
-        x = LEFT + (moment["second"] + 0.5) * step
-        parts.append(f'<line x1="{x:.2f}" x2="{x:.2f}" y1="0" y2="{plot}" stroke="#000" stroke-dasharray="3 3"/>'
-                     f'<text x="{x + 3:.2f}" y="12" font-size="12">{number}</text>')
+    for moment in moments:  # numbered in time order, as the table below
+        x, width = LEFT + moment["start_s"] * step, (moment["end_s"] - moment["start_s"]) * step
+        parts.append(f'<rect x="{x:.2f}" y="0" width="{width:.2f}" height="{plot}" fill="none" stroke="#000" stroke-width="2" '
+                     f'class="moment"><title>{moment["number"]}: {moment["emotion"]}</title></rect>'
+                     f'<text x="{x + 3:.2f}" y="14" font-size="13" font-weight="bold">{moment["number"]}</text>')
     ticks = max(1, round(len(rows) / 10))
     for second in range(0, len(rows), ticks):
         parts.append(f'<text x="{LEFT + second * step:.2f}" y="{HEIGHT - 6}" font-size="11">{clock(second)}</text>')
     for share in (0, 0.5, 1):
-        parts.append(f'<text x="0" y="{(1 - share) * plot + 4:.2f}" font-size="11">{share:.0%}</text>')
+        parts.append(f'<text x="0" y="{max((1 - share) * plot + 4, 11):.2f}" font-size="11">{share:.0%}</text>')  # 100% inside the box
     return (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="emotion shares per second">'
             '<defs><pattern id="noface" width="6" height="6" patternUnits="userSpaceOnUse">'
             '<path d="M0 6L6 0" stroke="#ddd"/></pattern></defs>' + "".join(parts) + "</svg>")
@@ -59,11 +61,13 @@ def clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def render(report: dict, title: str = "Playtest emotion report") -> str:
+def render(report: dict, title: str = "Playtest emotion report", source: str = "an uploaded video", made: datetime | None = None) -> str:
+    """`source`: what the video was (its file name); `made`: when the page was made (now)."""
     summary = report["summary"]
+    made = (made or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     legend = "".join(f'<span><i style="background:{COLOURS[e]}"></i>{e}</span>' for e in EMOTIONS)
-    moments = "".join(f"<tr><td>{n}</td><td>{clock(m['second'])}</td><td>{escape(m['emotion'])}</td><td>{m['share']:.0%}</td>"
-                      f"<td>{m['intensity']:.0%}</td></tr>" for n, m in enumerate(report["moments"], 1))
+    moments = "".join(f"<tr><td>{m['number']}</td><td>{clock(m['start_s'])}-{clock(m['end_s'])}</td><td>{escape(m['emotion'])}</td>"
+                      f"<td>{m['share']:.0%}</td><td>{m['intensity']:.0%}</td><td>{m['rank']}</td></tr>" for m in report["moments"])
     tracks = "".join(f"<tr><td>face {t['id']}</td><td>{clock(t['first_s'])}-{clock(t['last_s'])}</td><td>{t['frames']}</td>"
                      f"<td>{escape(t['dominant'])}</td></tr>" for t in report["tracks"])
     overall = shares_svg(summary["emotions"]) if summary["emotions"] else "<p>No face was seen in this video.</p>"
@@ -87,11 +91,13 @@ body{{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1000px}}
 <p class="legend">{legend}<span>hatched: no face</span></p>
 {timeline_svg(report["timeline"], report["moments"])}
 <h2>Strongest reactions</h2>
-<table><tr><th>#</th><th>at</th><th>emotion</th><th>share</th><th>not neutral</th></tr>{moments}</table>
+<table><tr><th>#</th><th>from-to</th><th>emotion</th><th>share</th><th>peak not neutral</th><th>rank</th></tr>{moments}</table>
 <h2>Whole session</h2>
 {overall}
 <h2>Faces</h2>
 <table><tr><th>face</th><th>seen</th><th>sampled frames</th><th>mostly</th></tr>{tracks}</table>
+<p class="provenance">Source: {escape(source)} ({clock(summary["duration_s"])}, {summary["sampled_frames"]} frames analysed).
+Model: {escape(report.get("model_version", "unknown"))}. Made {made}.</p>
 <p><small>Derived numbers only: this page holds no image of any face. Expressions are what a face
 shows, not what a player feels.</small></p>
 </body></html>

@@ -13,7 +13,7 @@ from training.emotion.serving.expression import EMOTIONS
 
 NEUTRAL = EMOTIONS.index("neutral")
 MOMENTS = 5
-MOMENT_SPACING_S = 5  # strongest moments are at least this far apart, so one reaction is one moment
+REACTION = 0.25  # a second is part of a reaction when at least this share of its expressions is not neutral
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,41 @@ def timeline(samples: list[Sample], seconds: float) -> list[dict]:
     return rows
 
 
+def episodes(rows: list[dict]) -> list[dict]:
+    """Reactions as they happen: runs of consecutive seconds with a face whose expression is at
+    least REACTION not neutral, led by the same emotion. Each with its span (`start_s` to `end_s`,
+    exclusive), the emotion, its mean share over the span and the peak intensity (1 - neutral)."""
+    found: list[dict] = []
+    for row in rows:
+        intensity = 1 - row["shares"]["neutral"] if row["shares"] else 0.0
+        if intensity < REACTION:
+            continue
+        reaction = {e: v for e, v in row["shares"].items() if e != "neutral"}
+        emotion = dominant(reaction)
+        last = found[-1] if found else None
+        if last and last["emotion"] == emotion and last["end_s"] == row["second"]:
+            last["end_s"], last["_shares"] = row["second"] + 1, last["_shares"] + [reaction[emotion]]
+            if intensity > last["intensity"]:
+                last["peak_s"], last["intensity"] = row["second"], round(intensity, 4)
+        else:
+            found.append({"start_s": row["second"], "end_s": row["second"] + 1, "emotion": emotion, "peak_s": row["second"],
+                          "intensity": round(intensity, 4), "_shares": [reaction[emotion]]})
+    return [{**{k: v for k, v in e.items() if k != "_shares"}, "share": round(float(np.mean(e["_shares"])), 4)} for e in found]
+
+
 def moments(rows: list[dict], count: int = MOMENTS) -> list[dict]:
-    """The seconds with the strongest non-neutral reaction (1 - neutral share), strongest first,
-    at least MOMENT_SPACING_S apart; each with the emotion that led it."""
-    candidates = sorted((r for r in rows if r["shares"]), key=lambda r: (-(1 - r["shares"]["neutral"]), r["second"]))
-    chosen: list[dict] = []
-    for row in candidates:
-        if len(chosen) == count:
-            break
-        if all(abs(row["second"] - c["second"]) >= MOMENT_SPACING_S for c in chosen):
-            reaction = {e: v for e, v in row["shares"].items() if e != "neutral"}
-            emotion = dominant(reaction)
-            chosen.append({"second": row["second"], "emotion": emotion, "share": reaction[emotion],
-                           "intensity": round(1 - row["shares"]["neutral"], 4)})
-    return chosen
+    """The `count` strongest episodes (peak intensity, then length), in time order and numbered so
+    (`number`, as the page's markers), with `rank` 1 for the strongest. A continuous reaction is one
+    moment, however long: a short anger is not pushed out by two halves of one happy stretch."""
+    strongest = sorted(episodes(rows), key=lambda e: (-e["intensity"], e["start_s"] - e["end_s"], e["start_s"]))[:count]
+    ranks = {e["start_s"]: rank for rank, e in enumerate(strongest, 1)}
+    return [{"number": number, "rank": ranks[e["start_s"]], **e} for number, e in enumerate(sorted(strongest, key=lambda e: e["start_s"]), 1)]
+
+
+def track_rows(tracks) -> list[dict]:
+    """Each tracked face: when it was seen, in how many frames, its emotion shares and the dominant one."""
+    return [{"id": t.id, "first_s": round(t.first_seen, 2), "last_s": round(t.last_seen, 2), "frames": t.frames,
+             "emotions": shares([t.total / t.frames]), "dominant": EMOTIONS[int(np.argmax(t.total))]} for t in tracks]
 
 
 def build(samples: list[Sample], tracks: list, seconds: float, rate: float) -> dict:
@@ -75,7 +96,6 @@ def build(samples: list[Sample], tracks: list, seconds: float, rate: float) -> d
             "dominant_excluding_neutral": dominant({e: v for e, v in overall.items() if e != "neutral"}) if overall else None,
         },
         "moments": moments(rows),
-        "tracks": [{"id": t.id, "first_s": round(t.first_seen, 2), "last_s": round(t.last_seen, 2), "frames": t.frames,
-                    "emotions": shares([t.total / t.frames]), "dominant": EMOTIONS[int(np.argmax(t.total))]} for t in tracks],
+        "tracks": track_rows(tracks),
         "timeline": rows,
     }

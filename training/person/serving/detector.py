@@ -102,7 +102,8 @@ class PersonDetector:
         self.session = session(path)
         self.min_confidence = min_confidence
 
-    def detect(self, images: list[np.ndarray]) -> list[list[Person]]:
+    def detect(self, images: list[np.ndarray], run=raw) -> list[list[Person]]:
+        """`run(session, canvases)` is the network's call (the service's takes a model thread)."""
         boxed = [letterbox(image) for image in images]
-        outputs = raw(self.session, np.stack([b.canvas for b in boxed]))
+        outputs = run(self.session, np.stack([b.canvas for b in boxed]))
         return [detections(output, b, self.min_confidence) for output, b in zip(outputs, boxed)]

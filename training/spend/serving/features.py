@@ -63,10 +63,23 @@ def infer_spec(frame: pd.DataFrame, exclude: set[str]) -> FeatureSpec:
     return FeatureSpec(numeric=numeric, categorical=categorical)
 
 
-def to_model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def category_lookup(categories: list[str]) -> dict[str, str]:
+    """Case-folded value -> the training value ("Male" is "male"), for the values case folding
+    keeps apart (a table with both "a" and "A" has two categories, matched exactly)."""
+    folded = [c.casefold() for c in categories]
+    return {key: c for key, c in zip(folded, categories) if folded.count(key) == 1}
+
+
+def allowed(categories: list[str]) -> str:
+    return ", ".join(categories) if categories else "none (the training table had no values)"
+
+
+def to_model_frame(frame: pd.DataFrame, spec: FeatureSpec, refuse_unseen: bool = False) -> pd.DataFrame:
     """Select and encode the spec's columns; raises SchemaError naming a missing or mistyped column.
 
-    Unseen category values become missing, which LightGBM routes like any missing value.
+    Category values match the training values case-insensitively. An unseen value becomes missing,
+    which LightGBM routes like any missing value (a held-out split may hold a value the training
+    split lacks); with `refuse_unseen` (a caller's table) it is a SchemaError naming the allowed values.
     """
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
@@ -85,5 +98,14 @@ def to_model_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
             raise SchemaError(name, "infinite value")
         out[name] = values
     for name, categories in spec.categorical.items():
-        out[name] = pd.Categorical(frame[name].astype("string").astype(object), categories=categories)
+        out[name] = pd.Categorical(_categories(frame[name], categories, refuse_unseen, name), categories=categories)
     return pd.DataFrame(out, index=frame.index)
+
+
+def _categories(column: pd.Series, categories: list[str], refuse_unseen: bool, name: str) -> pd.Series:
+    values = column.astype("string")
+    canonical = values.where(values.isin(categories), values.str.casefold().map(category_lookup(categories)))
+    unseen = values[canonical.isna() & values.notna()]
+    if refuse_unseen and len(unseen):
+        raise SchemaError(name, f"unknown value {unseen.iloc[0]!r} ({len(unseen)} rows); allowed: {allowed(categories)}")
+    return canonical.astype(object)

@@ -70,9 +70,9 @@ class SpendModel:
     def row_predictors(self) -> tuple[RowPredictor, RowPredictor]:
         return RowPredictor(self.classifier), RowPredictor(self.regressor)
 
-    def predict(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Same, for a raw table: selects and encodes the feature columns first."""
-        return self.predict_frame(to_model_frame(table, self.spec))
+    def predict(self, table: pd.DataFrame, refuse_unseen: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Same, for a raw table: selects and encodes the feature columns first (see to_model_frame)."""
+        return self.predict_frame(to_model_frame(table, self.spec, refuse_unseen))
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
