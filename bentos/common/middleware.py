@@ -19,7 +19,7 @@ from bentos.common.logs import keep_payloads_out_of_logs
 from bentos.common.observability import ValidationFailures, field_paths
 
 
-def guard(service, spec, body_limits: dict[str, int]) -> None:
+def guard(service, spec, body_limits: dict[str, int], doors: dict[str, str] | None = None) -> None:
     """Outermost first: every answer carries the request id and the model version, and every
     non-2xx one the error envelope (bentos/common/errors.py), whose 400s are counted; a JSON
     request of declared length to an interactive route with a valid key, room in the pod and a body
@@ -27,7 +27,9 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
     the pod's slots and budgets with InFlight); any other request without a valid key is refused
     before its body is read, an oversized body before it is parsed, a pod takes only what it can
     hold (bentos/common/traffic.py); refusals are logged without their payload; an unknown
-    parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work."""
+    parameter is a 400. `spec` is the model's ModelSpec: its non-interactive routes are bulk work.
+    `doors`: route -> the pool whose queue it waits in (bentos/common/pools.py): a request it could
+    not serve within the latency objective is a 503 before its body is read."""
     memory.return_freed_memory()
     memory.skip_startup_objects_in_collections()
     pools.hand_over_the_interpreter_often()
@@ -44,7 +46,8 @@ def guard(service, spec, body_limits: dict[str, int]) -> None:
                                 model=spec.name, pod=pod, body_limits=body_limits)
     service.add_asgi_middleware(ApiKeys, model=spec.name)
     service.add_asgi_middleware(BodyLimit, limits=body_limits)
-    service.add_asgi_middleware(traffic.InFlight, pod=pod, bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive))
+    service.add_asgi_middleware(traffic.InFlight, pod=pod, bulk_routes=frozenset(r.path for r in spec.routes if not r.interactive),
+                                doors={path: (pool, spec.latency_objective_s) for path, pool in (doors or {}).items()})
     keep_payloads_out_of_logs()
     forbid_unknown_parameters(service)
     write_json_answers_in_one_pass(service)

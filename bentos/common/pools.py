@@ -31,7 +31,6 @@ from bentos.common import limits
 SWITCH_INTERVAL_S = 0.001
 THREADS = {"bulk": limits.BULK_SLOTS, "store": 4, "decode": 4, "model": 2, "answer": 2}
 COST_WEIGHT = 0.2  # of the newest call in a pool's moving average of call durations
-QUEUE_OBJECTIVES = 2  # a request may wait for a thread up to this many latency objectives
 _limiters: dict[str, anyio.CapacityLimiter] = {}
 
 
@@ -82,6 +81,17 @@ async def run(pool: str, func, *args, **kwargs):
         load.queued -= 1
 
 
+def refusal(pool: str, objective_s: float) -> Overloaded | None:
+    """Overloaded when a call of `pool`, after the wait for one of its threads, would end past `objective_s`."""
+    load = LOADS[pool]
+    budget_s = max(objective_s - load.cost_s, objective_s / 4)  # a call slower than the objective still leaves some queue
+    if (wait := load.wait_s(THREADS[pool])) <= budget_s:
+        return None
+    return Overloaded(f"overloaded: {load.queued + load.reserved} {pool} calls are queued, about {wait:.1f} s of work for "
+                      f"{THREADS[pool]} threads (more than {budget_s:.1f} s); retry later or on another replica",
+                      retry_after_s=math.ceil(wait - budget_s))
+
+
 class Overloaded(Exception):
     def __init__(self, message: str, retry_after_s: int):
         super().__init__(message)
@@ -98,16 +108,14 @@ class Overloaded(Exception):
 @contextmanager
 def admitted(pool: str, objective_s: float, calls: int = 1):
     """The door of a pool, around a request that will make `calls` calls of it: one whose calls
-    would wait for a thread longer than QUEUE_OBJECTIVES times its route's latency objective (past
-    which it misses the objective anyway) is refused at once (503, and Retry-After), not after
-    seconds in the queue (Overloaded: its `response()` is the answer); the caller can try another replica or later, and the requests admitted
+    would wait for a thread so long that a call of its own would end past its route's latency
+    objective is refused at once (Overloaded: its `response()`, a 503 with Retry-After), not after
+    seconds in the queue; the caller can try another replica or later, and the requests admitted
     are answered in time. An admitted request's calls count as queued from the door on (it
     decodes first), so a burst that arrives at once is measured whole."""
-    load, budget_s = LOADS[pool], QUEUE_OBJECTIVES * objective_s
-    if (wait := load.wait_s(THREADS[pool])) > budget_s:
-        raise Overloaded(f"overloaded: {load.queued + load.reserved} {pool} calls are queued, about {wait:.1f} s of work for "
-                         f"{THREADS[pool]} threads (more than {budget_s:g} s); retry later or on another replica",
-                         retry_after_s=math.ceil(wait - budget_s))
+    if refused := refusal(pool, objective_s):
+        raise refused
+    load = LOADS[pool]
     ticket = Ticket(pool, calls)
     load.reserved += calls
     token = _ticket.set(ticket)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bentos.common import pools
 from bentos.common.limits import respond
 
 UNKNOWN_PATH = "/<unknown>"  # every path no route has, as the metrics and the access log see it
@@ -78,8 +79,8 @@ def close_without_request(protocol) -> None:
         protocol.transport.close()
 
 
-async def busy(send, status: int, error: str) -> None:
-    await respond(send, status, {"error": error}, ((b"retry-after", str(RETRY_AFTER_S).encode()),))
+async def busy(send, status: int, error: str, retry_after_s: int = RETRY_AFTER_S) -> None:
+    await respond(send, status, {"error": error}, ((b"retry-after", str(retry_after_s).encode()),))
 
 
 class InFlight:
@@ -94,10 +95,14 @@ class InFlight:
       volume) and `body_bytes["memory"]` of other bodies (JSON, parsed in memory) are in flight: a
       body that does not fit is a 503 with Retry-After, before it is read when its length is declared.
     - a body that stops arriving (BODY_IDLE_S) or arrives slower than MIN_BODY_RATE after
-      BODY_GRACE_S is a 408."""
+      BODY_GRACE_S is a 408.
+    - a route with a door (`doors`: path -> its pool and latency objective) is a 503 with
+      Retry-After before its body is read when the pool could not serve one more call in time
+      (bentos/common/pools.py): refusals in a burst cost no upload's parsing, so the cores go to
+      the requests admitted."""
 
-    def __init__(self, app, pod: Pod, bulk_routes: frozenset[str]):
-        self.app, self.pod, self.bulk_routes = app, pod, bulk_routes
+    def __init__(self, app, pod: Pod, bulk_routes: frozenset[str], doors: dict[str, tuple[str, float]] | None = None):
+        self.app, self.pod, self.bulk_routes, self.doors = app, pod, bulk_routes, doors or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] in SYSTEM_PATHS or scope["path"].startswith(SYSTEM_PREFIXES):
@@ -106,6 +111,8 @@ class InFlight:
         bulk = scope["path"] in self.bulk_routes
         if bulk and pod.bulk >= pod.bulk_slots:
             return await busy(send, 429, f"Too many requests: {pod.bulk_slots} bulk requests of this pod are running; retry later")
+        if (door := self.doors.get(scope["path"])) and (refused := pools.refusal(*door)):
+            return await busy(send, 503, str(refused), refused.retry_after_s)
         headers = dict(scope["headers"])
         budget = pod.budgets["disk" if headers.get(b"content-type", b"").startswith(b"multipart/") else "memory"]
         declared = headers.get(b"content-length", b"0")

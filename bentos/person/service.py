@@ -114,4 +114,4 @@ def in_turn(session, canvases: np.ndarray) -> np.ndarray:
 
 
 guard(Person, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, MAX_IMAGE_BYTES),
-                         "video": limits.uploads_limit(1, MAX_VIDEO_BYTES)})
+                         "video": limits.uploads_limit(1, MAX_VIDEO_BYTES)}, doors={"/predict": "model"})

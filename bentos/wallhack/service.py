@@ -98,4 +98,4 @@ class Wallhack:
 
 
 guard(Wallhack, CONTRACT, {"predict": limits.uploads_limit(schemas.MAX_IMAGES_PER_REQUEST, preprocess.MAX_BYTES),
-                             "explain": limits.uploads_limit(1, preprocess.MAX_BYTES)})
+                             "explain": limits.uploads_limit(1, preprocess.MAX_BYTES)}, doors={"/predict": "model"})
