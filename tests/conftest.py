@@ -42,15 +42,23 @@ API_KEY, LIMITED_KEY, OTHER_KEY = _api_keys()
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
-def screenshot(page: Path, out: Path, width: int = 1100, height: int = 1600):
-    """The page as headless Chromium (Debian's `chromium`, installed by ci/setup.sh) draws it, in
-    a window of `width` x `height` CSS pixels: an RGB array (the PNG is kept at `out`)."""
+def screenshot(page: Path | str, out: Path, width: int = 1100, height: int = 1600):
+    """A page (a file, or a URL) as headless Chromium (Debian's `chromium`, installed by
+    ci/setup.sh) draws it in a window of `width` x `height` CSS pixels, its scripts given 10 s:
+    an RGB array (the PNG is kept at `out`)."""
     import cv2
 
     chromium = shutil.which("chromium")
     assert chromium, "chromium is not installed: run ci/setup.sh"
-    subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={out.parent / 'chromium'}",
-                    f"--window-size={width},{height}", f"--screenshot={out}", page.resolve().as_uri()], capture_output=True, timeout=120, check=True)
+    from urllib.parse import urlsplit
+
+    target = page.resolve().as_uri() if isinstance(page, Path) else page
+    port = urlsplit(target).port  # a free port may be one Chromium blocks (ERR_UNSAFE_PORT: 6000, 6665, ...)
+    result = subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                             f"--user-data-dir={out.parent / 'chromium'}", *([f"--explicitly-allowed-ports={port}"] if port else []),
+                             "--virtual-time-budget=10000", f"--window-size={width},{height}", f"--screenshot={out}", target],
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert out.exists(), result.stderr[-2000:]
     return cv2.imread(str(out))[..., ::-1]
 
 

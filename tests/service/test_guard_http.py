@@ -21,7 +21,7 @@ from bentos.common import auth
 from playserve import catalog
 from playserve.services import how_to_call
 from bentos.common.middleware import CORS_ENV
-from tests.conftest import API_KEY, AUTH, LIMITED_KEY, REPO, error_of, post, start_server, stop_server
+from tests.conftest import API_KEY, AUTH, LIMITED_KEY, REPO, error_of, post, screenshot, start_server, stop_server
 
 HUGE = 3 * 1024**3  # over every endpoint's limit, videos' included
 
@@ -145,6 +145,19 @@ def test_the_openapi_document_is_valid_and_lists_every_error_with_the_envelope(s
     errors = {r.path: r.errors for r in catalog.spec(model).routes}
     for path, extra in errors.items():
         assert {str(status) for status in extra} <= set(document["paths"][path]["post"]["responses"]), path
+
+
+def test_the_docs_page_draws_every_route_in_a_browser_from_the_service_alone(spend_server, tmp_path):
+    """Headless Chromium opens the page at / (its script and styles from the service itself, under
+    the page's own-origin CSP) and Swagger UI draws the document: one green POST bar per route."""
+    import numpy as np
+
+    pixels = screenshot(f"{spend_server.url}/", tmp_path / "docs.png", height=1200).astype(int)
+    green = (np.abs(pixels - [73, 204, 144]) < 20).all(axis=2).sum(axis=1) > 40  # rows crossing POST's colour (#49cc90)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], green.astype(int), [0]])))
+    bars = sum(end - start >= 20 for start, end in zip(edges[::2], edges[1::2]))  # badges are ~28 px tall; borders 1-2 px
+    routes = [p for p, item in httpx.get(f"{spend_server.url}/docs.json", timeout=30).json()["paths"].items() if "post" in item]
+    assert bars == len(routes) == 3, f"{bars} POST bars drawn for {routes}: {tmp_path / 'docs.png'}"
 
 
 def test_cors_is_off_by_default_and_answers_a_configured_origin_before_the_key(spend_server, trained, tmp_path):
