@@ -25,7 +25,17 @@ def test_predicting_zero_wins_mae_but_not_total_ratio():
 def test_payer_metrics():
     is_payer = np.array([True, True, False, False])
     probability = np.array([0.9, 0.4, 0.6, 0.1])
-    m = metrics.payer_metrics(is_payer, probability)
+    m = metrics.payer_metrics(is_payer, probability, 0.5)
     assert m["payer_recall"] == 0.5 and m["payer_precision"] == 0.5 and m["non_payer_recall"] == 0.5
-    assert m["payer_roc_auc"] == pytest.approx(0.75)
-    assert np.isnan(metrics.payer_metrics(np.array([True, True]), np.array([0.2, 0.9]))["payer_roc_auc"])
+    assert m["payer_roc_auc"] == pytest.approx(0.75) and m["payer_threshold"] == 0.5
+    lower = metrics.payer_metrics(is_payer, probability, 0.4)  # the conservative side: every payer, one non-payer too many
+    assert lower["payer_recall"] == 1.0 and lower["non_payer_recall"] == 0.5
+    assert np.isnan(metrics.payer_metrics(np.array([True, True]), np.array([0.2, 0.9]), 0.5)["payer_roc_auc"])
+
+
+def test_the_payer_threshold_is_the_highest_that_keeps_the_recall():
+    is_payer = np.array([True] * 10 + [False] * 10)
+    probability = np.concatenate([np.linspace(0.1, 1.0, 10), np.linspace(0.0, 0.5, 10)])
+    threshold = metrics.threshold_for_recall(probability, is_payer, metrics.PAYER_RECALL)
+    assert threshold == pytest.approx(0.2)  # 9 of the 10 payers are at or above it
+    assert metrics.payer_metrics(is_payer, probability, threshold)["payer_recall"] == 0.9

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.wallhack.evaluate import evaluate, precision_at_recall, threshold_for_recall
+from training.common.metrics import threshold_for_recall
+from training.wallhack.evaluate import evaluate, precision_at_recall
 
 PROBABILITY = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
 LABELS = np.array([1, 1, 0, 1, 0, 1, 0, 0])

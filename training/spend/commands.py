@@ -17,14 +17,25 @@ ModelOpt = model_option("spend")
 
 def data(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).", dir_okay=False)],
+    source: Annotated[str, typer.Option("--source", help="synthetic: a generated population; cdnow: the real CDNOW purchase log "
+                                        "as monthly snapshots (train it with --id customer_id --target spend_next_30d).")] = "synthetic",
     users: Annotated[Optional[int], typer.Option("--users", min=1, help="Number of users [default: 750,000].")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     truth: Annotated[Optional[Path], typer.Option("--truth", help="Also write each user's injected nudge effect here.")] = None,
 ):
-    """Synthetic game-economy population with a control / nudged split and a known nudge effect."""
+    """Synthetic game-economy population with a control / nudged split and a known nudge effect, or a real purchase log."""
     from training.common.tables import write_table
-    from training.spend import data
+    from training.spend import cdnow, data
 
+    if source not in ("synthetic", "cdnow"):
+        raise typer.BadParameter(f"expected synthetic or cdnow, got {source!r}", param_hint="--source")
+    if source == "cdnow":
+        with user_errors(), progress_display("reading the CDNOW purchase log"):
+            frame = cdnow.table()
+            write_table(frame, out)
+        print(json.dumps({"out": str(out), "rows": len(frame), "customers": int(frame[cdnow.ID].nunique()),
+                          "non_payer_share": round(float((frame[cdnow.TARGET] == 0).mean()), 4)}))
+        return
     users = users or data.DEFAULT_USERS
     with user_errors(), progress_display(f"generating {users:,} users"):
         population = data.generate(users, seed=seed)
@@ -52,7 +63,7 @@ def train(
     runs_dir: RunsDirOpt = Path("runs"),
     as_json: JsonOpt = False,
 ):
-    """Train the hurdle model on the control group, gate it against baselines, register it."""
+    """Train the spend model on the control group (hurdles and single stages, the best on validation), gate it against baselines, register it."""
     from training.common.store import data_hash
     from training.common.tables import read_table
     from training.spend import data, pipeline
@@ -78,13 +89,16 @@ def show_metrics(report: dict) -> None:
     table = Table(title="held-out metrics (test split, control group)")
     for column in ("model", "MAE", "RMSE", "MAPE+1000", "total ratio"):
         table.add_column(column, justify="right" if column != "model" else "left")
-    rows = {"hurdle (this model)": report["metrics"], **report["baselines"]}
+    rows = {f"{report['chosen']['label']} (this model)": report["metrics"], **report["baselines"]}
     for name, m in rows.items():
         table.add_row(name, f"{m['mae']:,.0f}", f"{m['rmse']:,.0f}", f"{m['mape_1000']:.2%}", f"{m['total_ratio']:.3f}")
     err.print(table)
     m = report["metrics"]
-    err.print(f"payer classifier: recall {m['payer_recall']:.3f}, precision {m['payer_precision']:.3f}, ROC-AUC {m['payer_roc_auc']:.3f}; "
-              f"regressor: {report['chosen_regressor']}")
+    err.print(f"payer classifier at {m['payer_threshold']:.3f}: recall {m['payer_recall']:.3f}, precision {m['payer_precision']:.3f}, "
+              f"ROC-AUC {m['payer_roc_auc']:.3f}")
+    for group, margins in report["margins"].items():
+        for name, margin in margins.items():
+            err.print(f"RMSE margin over {group[:-1]} {name}: {margin['margin']:+.2%} ({margin['low']:+.2%} to {margin['high']:+.2%})")
 
 
 def predict(

@@ -12,7 +12,8 @@ SPEC = ModelSpec(
     input_kind="table",
     metrics=(Metric(("metrics", "rmse"), "RMSE", "lower"), Metric(("metrics", "mae"), "MAE", "lower"),
              Metric(("metrics", "total_ratio"), "total ratio", "closer to 1"),
-             Metric(("metrics", "payer_roc_auc"), "payer AUC", "higher")),
+             Metric(("metrics", "payer_roc_auc"), "payer AUC", "higher"),
+             Metric(("margins", "baselines", "knn", "low"), "RMSE gain on KNN, 95% low", "higher")),
     resources=Resources(cpu="500m", memory="768Mi", cpu_limit="2", memory_limit="1Gi"),  # two workers: ~430 MB at rest
     scaling={"staging": Scaling(1, 2),
              "prod": Scaling(3, 10, Resources(cpu="1", memory="1Gi", cpu_limit="2", memory_limit="2Gi"))},

@@ -12,12 +12,6 @@ from training.wallhack.data import HELD_OUT_STYLE, STYLES
 from training.wallhack.overlays import HARD_NEGATIVES
 
 
-def threshold_for_recall(probability: np.ndarray, labels: np.ndarray, recall: float) -> float:
-    """The highest threshold that still flags at least `recall` of the positives."""
-    positives = np.sort(probability[labels == 1])[::-1]
-    return float(positives[int(np.ceil(recall * len(positives))) - 1])
-
-
 def precision_at_recall(probability: np.ndarray, labels: np.ndarray, recall: float) -> float:
     precision, achieved, _ = precision_recall_curve(labels, probability)
     return float(precision[achieved >= recall].max())

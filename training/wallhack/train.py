@@ -21,7 +21,8 @@ from training.wallhack import data
 
 from training.wallhack.serving import preprocess
 from training.wallhack.baseline import EdgeColourBaseline
-from training.wallhack.evaluate import evaluate, threshold_for_recall
+from training.common.metrics import threshold_for_recall
+from training.wallhack.evaluate import evaluate
 
 Progress = Callable[[str], None]
 TARGET_RECALL = 0.95  # the operating point: catch 95% of cheaters, report the precision there

@@ -1,4 +1,7 @@
-"""The hurdle model: P(payer) x E[amount | payer], two LightGBM boosters.
+"""The spend model: two LightGBM boosters, a payer classifier and a regressor. As a hurdle, the
+expected spend is P(payer) x E[amount | payer]; as a single stage, the regressor predicts the
+spend of every user itself (zeros included) and the classifier only answers P(payer). Training
+chooses between them on held-out data (training/spend/train.py).
 
 This module is all the service needs to predict: LightGBM, NumPy and pandas, no
 training stack. Boosters are stored in LightGBM's own text format, not pickled.
@@ -47,12 +50,16 @@ class TargetTransform:
         return raw
 
 
+HURDLE, SINGLE = "hurdle", "single"
+
+
 @dataclass
 class SpendModel:
     spec: FeatureSpec
     classifier: lgb.Booster
     regressor: lgb.Booster
     transform: TargetTransform
+    structure: str = HURDLE  # HURDLE | SINGLE
 
     def predict_frame(self, features: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected 30-day spend and payer probability for an encoded feature frame, or its matrix
@@ -64,7 +71,7 @@ class SpendModel:
         else:
             probability, raw = self.classifier.predict(features), self.regressor.predict(features)
         amount = np.clip(self.transform.inverse(raw), 0.0, None)
-        return probability * amount, probability
+        return (probability * amount if self.structure == HURDLE else amount), probability
 
     @cached_property
     def row_predictors(self) -> tuple[RowPredictor, RowPredictor]:
@@ -78,7 +85,7 @@ class SpendModel:
         directory = Path(directory)
         self.classifier.save_model(directory / CLASSIFIER_FILE)
         self.regressor.save_model(directory / REGRESSOR_FILE)
-        meta = {"features": self.spec.to_dict(), "transform": self.transform.__dict__}
+        meta = {"features": self.spec.to_dict(), "transform": self.transform.__dict__, "structure": self.structure}
         (directory / SPEC_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -90,4 +97,5 @@ class SpendModel:
             classifier=lgb.Booster(model_file=str(directory / CLASSIFIER_FILE)),
             regressor=lgb.Booster(model_file=str(directory / REGRESSOR_FILE)),
             transform=TargetTransform(**meta["transform"]),
+            structure=meta.get("structure", HURDLE),  # models registered before single stages were hurdles
         )
