@@ -12,8 +12,8 @@ camera frame, plus the real-photo comparison against HOG; abuse: one user's wind
 scored in 100-window requests and events ingested per second into a local Redis).
 HTTP load comes from Debian's `hey` (load/hey.py), a native client on this machine's cores beside
 the server, as a sidecar's would be; it sends one body, so every client sends the workload's one
-request and (a) calls the model on that request's input. (b) and the floor take turns, in rounds
-at each level, so that the machine's noise (it is shared) falls on both sides of their ratio. (a) has no client and no HTTP. For a
+request and (a) calls the model on that request's input. (a), (b) and the floor take turns, in rounds
+at each level, so that the machine's noise (it is shared) falls on both sides of their ratios. (a) has no client and no HTTP. For a
 model that batches (person, abuse), (a) at level c is one call on c inputs: the batch c clients'
 requests can at best be merged into. A service without adaptive batching (emotion, wallhack) has no (c)."""
 
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 from load import floor, hey
 from load.results_file import RESULTS, run_facts, write
@@ -63,16 +62,10 @@ class Workload:
     extra: Callable[[str], dict] | None = None
 
 
-def summary(latencies: list[float], errors: int, seconds: float, concurrency: int, per_call: int = 1) -> dict:
-    # throughput counts answered requests: a shed request (503) is fast and must not look like capacity
-    return {"concurrency": concurrency, "requests": len(latencies) * per_call, "errors": errors,
-            "requests_per_s": (len(latencies) - errors) * per_call / seconds,
-            "p50_ms": float(np.percentile(latencies, 50) * 1000), "p99_ms": float(np.percentile(latencies, 99) * 1000)}
-
-
-def bare(workload: Workload, concurrency: int, total: int) -> dict:
+def bare(workload: Workload, concurrency: int, total: int) -> hey.Run:
     """The model called directly on `total` inputs: by `concurrency` threads one input at a time,
-    or for a batched workload by one thread `concurrency` inputs at a time. Latency is per call."""
+    or for a batched workload by one thread `concurrency` inputs at a time. Latency is per call;
+    throughput counts answered inputs (as for HTTP, where a shed request is fast and no capacity)."""
     threads, per_call = (1, concurrency) if workload.batched else (concurrency, 1)
     latencies, errors, counter = [], 0, itertools.count(0, per_call)
 
@@ -92,7 +85,8 @@ def bare(workload: Workload, concurrency: int, total: int) -> dict:
         thread.start()
     for thread in workers:
         thread.join()
-    return summary(latencies, errors, time.perf_counter() - start, concurrency, per_call)
+    return hey.Run(concurrency, len(latencies) * per_call, (len(latencies) - errors) * per_call,
+                   time.perf_counter() - start, tuple(latencies))
 
 
 def http(url: str, workload: Workload, concurrency: int, total: int) -> hey.Run:
@@ -149,15 +143,17 @@ def batcher_calls(metrics: str) -> dict:
 
 
 def served(model: str, tag: str, workload: Workload, batching: bool, levels: tuple[int, ...], requests: int,
-           extra: dict | None = None, floors: dict[str, str] | None = None) -> tuple[list[dict], dict, dict[str, list[dict]]]:
+           extra: dict | None = None, floors: dict[str, str] | None = None,
+           alongside: dict[str, Callable[[int, int], hey.Run]] | None = None) -> tuple[list[dict], dict, dict[str, list[dict]]]:
     """Each concurrency level against one service (taking turns with the floor's servers `floors`,
-    kind -> URL, if given), the batcher's calls over the run and the floor's rows; then the workload's
-    extra figures into `extra`."""
+    kind -> URL, and the targets `alongside`, name -> target, if given), the batcher's calls over the
+    run and the other targets' rows; then the workload's extra figures into `extra`."""
     process, url = start_service(model, tag, batching)
     try:
         http(url, workload, 4, min(WARM_UP, requests))
         targets = {"service": lambda c, n: http(url, workload, c, n),
-                   **{kind: (lambda c, n, floor_url=floor_url: floor.post(floor_url, c, n)) for kind, floor_url in (floors or {}).items()}}
+                   **{kind: (lambda c, n, floor_url=floor_url: floor.post(floor_url, c, n)) for kind, floor_url in (floors or {}).items()},
+                   **(alongside or {})}
         rows = in_turns(targets, levels, requests)
         batches = batcher_calls(httpx.get(f"{url}/metrics", timeout=10).text)
         if extra is not None and workload.extra:
@@ -179,9 +175,14 @@ def measure(model: str, tag: str, requests: int | None, levels: tuple[int, ...] 
     requests = requests or workload.requests
     bare(workload, 1, min(WARM_UP // 10 if workload.batched else WARM_UP, requests))
     extra: dict = {}
-    modes, batches = {"bare": [bare(workload, c, requests) for c in levels]}, {}
+    batches: dict = {}
     with floor.running(min(WARM_UP, requests)) as floor_urls:
-        modes["batching"], batches["batching"], floors = served(model, tag, workload, True, levels, requests, extra, floor_urls)
+        # (a) takes its turns with (b) and the floor too: on a shared machine a bare phase measured
+        # apart once ran 1.7x faster than the service phase after it, and the ratio said so
+        batching, batches["batching"], others = served(model, tag, workload, True, levels, requests, extra, floor_urls,
+                                                       alongside={"bare": lambda c, n: bare(workload, c, n)})
+    modes = {"bare": others.pop("bare"), "batching": batching}
+    floors = others
     if workload.adaptive:
         modes["no_batching"], batches["no_batching"], _ = served(model, tag, workload, False, levels, requests)
     ratios = [ratio_row(a, b, c, [rows[i] for rows in floors.values()])

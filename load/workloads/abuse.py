@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 
 from load import hey
-from load.bench import ROUNDS, SEED, Workload, summary
+from load.bench import ROUNDS, SEED, Workload
 from playserve.api_keys import client_key
 
 
@@ -113,4 +113,4 @@ async def posted(url: str, bodies: list[bytes], concurrency: int) -> dict:
     async with httpx.AsyncClient(timeout=60, headers={"X-API-Key": client_key()}) as client:
         start = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
-    return summary(latencies, errors, time.perf_counter() - start, concurrency)
+    return hey.figures(hey.Run(concurrency, len(latencies), len(latencies) - errors, time.perf_counter() - start, tuple(latencies)))

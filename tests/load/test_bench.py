@@ -49,13 +49,19 @@ def test_wallhack_bench_measures_screenshots_bare_served_and_batched_in_process(
 
 
 def check_modes(report: dict, requests: int, levels: tuple[int, ...] = bench.CONCURRENCY) -> None:
-    """Every row, the floor's included, ran all its requests without errors. A bare batched row
-    calls the model on whole batches of `concurrency` inputs, so it rounds up; hey sends the same number on each connection, so a served row (sent in turns) rounds down."""
+    """Every row, the floor's included, ran all its requests without errors. Every row is sent in
+    turns; in each, a bare batched row calls the model on whole batches of `concurrency` inputs, so
+    it rounds up, and hey sends the same number on each connection, so a served row rounds down."""
+    def bare_sent(c: int) -> int:
+        turns = bench.rounds(requests, c)
+        per_turn = requests // turns
+        return turns * (-(-per_turn // c) * c if report["batched"] else per_turn)
+
     for mode, results in [*report["modes"].items(), *report["floor"].items()]:
         assert [r["concurrency"] for r in results] == list(levels), mode
         for r in results:
             c = r["concurrency"]
-            sent = (-(-requests // c) * c if report["batched"] else requests) if mode == "bare" else bench.paired_sent(requests, c)
+            sent = bare_sent(c) if mode == "bare" else bench.paired_sent(requests, c)
             assert r["errors"] == 0 and r["requests"] == sent and r["requests_per_s"] > 0, (mode, r)
     assert set(report["floor"]) == set(floor.KINDS)
     capacity = report["capacity"]
