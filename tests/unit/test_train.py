@@ -42,6 +42,8 @@ def test_split_keeps_each_users_rows_on_one_side():
     sides = split(ids, TrainConfig())
     users = [set(ids[rows]) for rows in sides]
     assert sum(len(rows) for rows in sides) == 600 and not (users[0] & users[1] or users[0] & users[2] or users[1] & users[2])
+    mixed = np.array(["a", "a", None, 7, "b", None] * 20, dtype=object)  # a CSV's ids: text, numbers and blanks
+    assert sum(len(rows) for rows in split(mixed, TrainConfig())) == 120
 
 
 def test_only_control_users_are_kept():
