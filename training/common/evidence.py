@@ -68,7 +68,8 @@ def paired_bootstrap(y: np.ndarray, ours: np.ndarray, others: dict[str, np.ndarr
     gains = {key: np.empty(samples) for key in others}
     for i in range(samples):
         rows = rng.integers(0, len(y), len(y))
-        y_rows, score = y[rows], metric(y[rows], ours[rows])
+        y_rows = y[rows]
+        score = metric(y_rows, ours[rows])
         for key, theirs in others.items():
             gains[key][i] = relative_gain(score, metric(y_rows, theirs[rows]), lower_is_better)
     tail = (1 - CONFIDENCE) / 2

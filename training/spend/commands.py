@@ -86,6 +86,8 @@ def train(
 
 
 def show_metrics(report: dict) -> None:
+    from training.common.evidence import describe
+
     table = Table(title="held-out metrics (test split, control group)")
     for column in ("model", "MAE", "RMSE", "MAPE+1000", "total ratio"):
         table.add_column(column, justify="right" if column != "model" else "left")
@@ -98,7 +100,7 @@ def show_metrics(report: dict) -> None:
               f"ROC-AUC {m['payer_roc_auc']:.3f}")
     for group, margins in report["margins"].items():
         for name, margin in margins.items():
-            err.print(f"RMSE margin over {group[:-1]} {name}: {margin['margin']:+.2%} ({margin['low']:+.2%} to {margin['high']:+.2%})")
+            err.print(f"margin over {group[:-1]} {name}: {describe(margin)}")
 
 
 def predict(

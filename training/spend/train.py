@@ -229,7 +229,7 @@ def train(table: pd.DataFrame, config: TrainConfig = TrainConfig(), progress: Pr
 
     progress("held-out evaluation and bootstrap")
     expected, probability = model.predict_frame(x_test)
-    tested = {label(c): m.predict_frame(x_test)[0] for c, m in zip(candidates, fitted)}
+    tested = {label(c): expected if m is model else m.predict_frame(x_test)[0] for c, m in zip(candidates, fitted)}
     for candidate in candidates:
         candidate["test_rmse"] = rmse(y_test, tested[label(candidate)])
     del tested[label(candidates[best])]
