@@ -111,6 +111,7 @@ def test_gate_failure_registers_nothing(tmp_path):
     "args, message",
     [
         (["train", "spend", "--data", "nope.csv"], "no such file"),
+        (["data", "spend", "--source", "kaggle", "--out", "x.csv"], "expected synthetic or cdnow, got 'kaggle'"),
         (["train", "spend", "--data", "README.md"], "unsupported file type"),
         (["predict", "spend", "--data", "x.csv", "--out", "y.csv", "--model", "spend:doesnotexist"], "doesnotexist"),
         (["serve", "spend", "--model", "spend:doesnotexist"], "doesnotexist"),
